@@ -1,0 +1,1 @@
+//! The runc backend: drives the runc binary.

@@ -1,0 +1,1 @@
+//! rtctl: the command-line host.

@@ -1,0 +1,1 @@
+//! Test plugin that declares a wrong ABI version.

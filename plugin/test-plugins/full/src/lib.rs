@@ -1,0 +1,1 @@
+//! Test plugin: every method deterministic, for round-trip tests of the boundary.

@@ -1,0 +1,1 @@
+//! Test library without the plugin entry symbol.

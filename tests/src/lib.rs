@@ -1,0 +1,1 @@
+//! Cross-backend suites: conformance, properties, differential.
