@@ -1,0 +1,265 @@
+//! OCI bundles built from `/bin/busybox`.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{
+    LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType, Process, ProcessBuilder, Spec,
+    UserBuilder,
+};
+
+/// Where Debian's `busybox-static` installs the static busybox binary.
+pub const BUSYBOX: &str = "/bin/busybox";
+
+/// Applets linked in every bundle's `/bin` (the shell subset the simulator also models, plus a
+/// few tools tests use to look inside a container).
+pub const BUSYBOX_APPLETS: &[&str] = &[
+    "sh", "echo", "printf", "head", "cat", "sleep", "kill", "stty", "true", "false", "ls", "ps",
+    "env", "id", "wc", "tr", "yes", "dd", "seq", "grep", "test", "[", "pwd", "mkdir", "rm",
+];
+
+const PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Which pid namespace a container gets. Rule 1 depends on it: only [`PidNamespace::Own`]
+/// makes the container own its namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PidNamespace {
+    /// A new pid namespace (a `pid` entry without a path), as `runc spec` writes it.
+    Own,
+    /// The host's pid namespace (no `pid` entry).
+    Host,
+    /// Join an existing namespace (a `pid` entry with this path, e.g. `/proc/<pid>/ns/pid`).
+    Join(PathBuf),
+}
+
+/// Builds a busybox OCI bundle in a fresh temporary directory.
+///
+/// The spec starts from `oci-spec`'s default (the equivalent of `runc spec`: new pid, net,
+/// ipc, uts, mount and cgroup namespaces, `/proc`, `/dev` and friends mounted) with a writable
+/// root filesystem and the given process arguments.
+#[derive(Debug, Clone)]
+pub struct BundleBuilder {
+    spec: Spec,
+    base: Option<PathBuf>,
+}
+
+impl BundleBuilder {
+    /// A bundle running `args` (e.g. `["sh", "-c", "echo hi"]`) as init, without a terminal,
+    /// in its own pid namespace.
+    pub fn new(args: &[&str]) -> BundleBuilder {
+        let mut spec = Spec::default();
+        spec.set_process(Some(exec_process(args, false)));
+        if let Some(root) = spec.root_mut() {
+            root.set_readonly(Some(false));
+        }
+        spec.set_hostname(Some("rtl".to_string()));
+        BundleBuilder { spec, base: None }
+    }
+
+    /// Whether init gets a terminal (`process.terminal`).
+    pub fn terminal(mut self, on: bool) -> Self {
+        if let Some(p) = self.spec.process_mut() {
+            p.set_terminal(Some(on));
+        }
+        self
+    }
+
+    /// Which pid namespace the container gets.
+    pub fn pid_namespace(mut self, ns: PidNamespace) -> Self {
+        let linux = self.spec.linux_mut().get_or_insert_with(Default::default);
+        let mut namespaces: Vec<LinuxNamespace> = linux
+            .namespaces()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| n.typ() != LinuxNamespaceType::Pid)
+            .collect();
+        let entry = |path: Option<&Path>| {
+            let mut b = LinuxNamespaceBuilder::default().typ(LinuxNamespaceType::Pid);
+            if let Some(p) = path {
+                b = b.path(p.to_path_buf());
+            }
+            b.build().expect("a pid namespace entry always builds")
+        };
+        match &ns {
+            PidNamespace::Own => namespaces.insert(0, entry(None)),
+            PidNamespace::Host => {}
+            PidNamespace::Join(path) => namespaces.insert(0, entry(Some(path))),
+        }
+        linux.set_namespaces(Some(namespaces));
+        self
+    }
+
+    /// The container's cgroup path (`linux.cgroupsPath`); two containers given the same path
+    /// share a cgroup.
+    pub fn cgroups_path(mut self, path: &str) -> Self {
+        let linux = self.spec.linux_mut().get_or_insert_with(Default::default);
+        linux.set_cgroups_path(Some(PathBuf::from(path)));
+        self
+    }
+
+    /// Adds `KEY=value` to init's environment.
+    pub fn env(mut self, kv: &str) -> Self {
+        if let Some(p) = self.spec.process_mut() {
+            let mut env = p.env().clone().unwrap_or_default();
+            env.push(kv.to_string());
+            p.set_env(Some(env));
+        }
+        self
+    }
+
+    /// Writes the bundle under `dir` instead of the system temp directory (the bundle
+    /// directory itself is still a fresh one inside it).
+    pub fn in_dir(mut self, dir: &Path) -> Self {
+        self.base = Some(dir.to_path_buf());
+        self
+    }
+
+    /// The spec, for anything the builder has no method for.
+    pub fn spec_mut(&mut self) -> &mut Spec {
+        &mut self.spec
+    }
+
+    /// Writes `config.json` and a busybox `rootfs/` into a fresh temporary directory that is
+    /// removed when the returned [`Bundle`] drops. Fails if `/bin/busybox` is missing.
+    pub fn build(self) -> io::Result<Bundle> {
+        let dir = match &self.base {
+            Some(base) => tempfile::Builder::new()
+                .prefix("bundle-")
+                .tempdir_in(base)?,
+            None => tempfile::Builder::new().prefix("rtl-bundle-").tempdir()?,
+        };
+        write_rootfs(&dir.path().join("rootfs"))?;
+        let config = serde_json::to_vec_pretty(&self.spec).map_err(io::Error::other)?;
+        fs::write(dir.path().join("config.json"), config)?;
+        Ok(Bundle {
+            dir,
+            spec: self.spec,
+        })
+    }
+}
+
+fn write_rootfs(rootfs: &Path) -> io::Result<()> {
+    let bin = rootfs.join("bin");
+    fs::create_dir_all(&bin)?;
+    for d in ["proc", "dev", "sys", "tmp", "etc", "root"] {
+        fs::create_dir_all(rootfs.join(d))?;
+    }
+    fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777))?;
+    let target = bin.join("busybox");
+    // A hard link is instant and shares the page cache; fall back to a copy across filesystems.
+    if fs::hard_link(BUSYBOX, &target).is_err() {
+        fs::copy(BUSYBOX, &target).map_err(|e| {
+            io::Error::new(e.kind(), format!("copying {BUSYBOX} into the bundle: {e}"))
+        })?;
+    }
+    for applet in BUSYBOX_APPLETS {
+        symlink("busybox", bin.join(applet))?;
+    }
+    fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")?;
+    fs::write(rootfs.join("etc/group"), "root:x:0:\n")?;
+    Ok(())
+}
+
+/// A bundle on disk; the directory is removed when it drops.
+#[derive(Debug)]
+pub struct Bundle {
+    dir: tempfile::TempDir,
+    spec: Spec,
+}
+
+impl Bundle {
+    /// The bundle directory (holds `config.json` and `rootfs/`).
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The spec written to `config.json`.
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+}
+
+/// A process spec for `Container::exec`: `args`, cwd `/`, user 0:0, a `PATH`, and the
+/// terminal flag.
+pub fn exec_process(args: &[&str], terminal: bool) -> Process {
+    ProcessBuilder::default()
+        .args(args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+        .env(vec![PATH_ENV.to_string(), "TERM=xterm".to_string()])
+        .cwd("/")
+        .terminal(terminal)
+        .user(
+            UserBuilder::default()
+                .uid(0u32)
+                .gid(0u32)
+                .build()
+                .expect("a root user always builds"),
+        )
+        .no_new_privileges(true)
+        .build()
+        .expect("an exec process spec always builds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use runtime_api::owns_pid_namespace;
+
+    #[test]
+    fn pid_namespace_choices_drive_rule_one() {
+        let own = BundleBuilder::new(&["true"]);
+        assert!(owns_pid_namespace(&own.spec));
+        let host = BundleBuilder::new(&["true"]).pid_namespace(PidNamespace::Host);
+        assert!(!owns_pid_namespace(&host.spec));
+        let join = BundleBuilder::new(&["true"])
+            .pid_namespace(PidNamespace::Join("/proc/1/ns/pid".into()));
+        assert!(!owns_pid_namespace(&join.spec));
+        // Switching back to Own leaves exactly one pid entry.
+        let back = join.pid_namespace(PidNamespace::Own);
+        let count = back
+            .spec
+            .linux()
+            .as_ref()
+            .unwrap()
+            .namespaces()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|n| n.typ() == LinuxNamespaceType::Pid)
+            .count();
+        assert_eq!(count, 1);
+    }
+
+    #[test]
+    fn build_writes_config_and_busybox_rootfs() {
+        if !Path::new(BUSYBOX).exists() {
+            eprintln!("skipping: {BUSYBOX} missing");
+            return;
+        }
+        let b = BundleBuilder::new(&["sh", "-c", "echo hi"])
+            .terminal(true)
+            .cgroups_path("/rtl/test")
+            .env("A=1")
+            .build()
+            .unwrap();
+        let spec = Spec::load(b.path().join("config.json")).unwrap();
+        let p = spec.process().as_ref().unwrap();
+        assert_eq!(p.args().as_ref().unwrap(), &["sh", "-c", "echo hi"]);
+        assert_eq!(p.terminal(), Some(true));
+        assert!(p.env().as_ref().unwrap().contains(&"A=1".to_string()));
+        assert_eq!(
+            spec.linux().as_ref().unwrap().cgroups_path().as_deref(),
+            Some(Path::new("/rtl/test"))
+        );
+        assert!(b.path().join("rootfs/bin/busybox").is_file());
+        assert_eq!(
+            fs::read_link(b.path().join("rootfs/bin/sh")).unwrap(),
+            Path::new("busybox")
+        );
+        let dir = b.path().to_path_buf();
+        drop(b);
+        assert!(!dir.exists(), "bundle directory removed on drop");
+    }
+}

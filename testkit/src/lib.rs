@@ -1,0 +1,19 @@
+//! Test support for code built on the runtime layer.
+//!
+//! - [`BundleBuilder`] writes a real OCI bundle whose root filesystem is Debian's static busybox,
+//!   so the same bundle runs on runc and on the simulator without any image download.
+//! - [`exec_process`] builds the process spec that `Container::exec` takes.
+//! - [`shared_scripts`] lists busybox `sh -c` scripts with known outcomes; the simulator's tests
+//!   and the runc backend's tests both check them, which keeps the two backends honest.
+//! - [`require_runc_or_skip`] decides whether a test that needs real runc runs, skips, or (under
+//!   `RTL_REQUIRE_RUNC=1`, as CI sets it) fails because runc is missing.
+
+#![warn(missing_docs)]
+
+mod bundle;
+mod runc_switch;
+mod scripts;
+
+pub use bundle::{exec_process, Bundle, BundleBuilder, PidNamespace, BUSYBOX, BUSYBOX_APPLETS};
+pub use runc_switch::{require_runc_or_skip, runc_available, runc_required, REQUIRE_RUNC_VAR};
+pub use scripts::{shared_scripts, Script};
