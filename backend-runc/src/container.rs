@@ -1,0 +1,477 @@
+//! A runc container: the [`Container`] (and init [`Process`]) implementation, with rule 1 on
+//! init's exit.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use runtime_api::oci_spec::runtime::{LinuxResources, Process as OciProcess};
+use runtime_api::{
+    ConsoleSize, Container, ContainerState, Error, ErrorKind, ExitStatus, Process, ProcessInfo,
+    RelayReport, Result, Signal, StdioSet,
+};
+use stdio::RelayConfig;
+
+use crate::command::{Command, DeleteOpts, ExecOpts, KillOpts};
+use crate::invocation::{ChildIo, Runc};
+use crate::io_setup::Prepared;
+use crate::process::{lock, ExecProcess, ProcCore};
+use crate::reaper::{self, Claim};
+use crate::statedir::{read_pid, StateDir};
+use crate::{procfs, state};
+
+/// How long rule 1 waits for the killed processes of a container to be gone and reaped.
+const SIBLINGS_GONE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a container's objects share.
+pub(crate) struct Shared {
+    pub id: String,
+    pub runc: Arc<Runc>,
+    pub dir: StateDir,
+    /// Decided once at create from the bundle's spec (rule 1).
+    pub owns_pid_namespace: bool,
+    pub relay_config: RelayConfig,
+    pub socket_base: std::path::PathBuf,
+    pub init: Arc<ProcCore>,
+    /// Exec processes not deleted yet.
+    execs: Mutex<Vec<Arc<ProcCore>>>,
+    /// `true` once init's exit has been seen by `wait`: execs are refused from then on. Execs
+    /// hold it for reading while they run `runc exec`, so the rule-1 pass sees every exec.
+    init_exited: RwLock<bool>,
+    next_exec: AtomicU64,
+    claim: Claim,
+}
+
+/// What a new container is made of (see [`Shared::new`]).
+pub(crate) struct Setup {
+    pub id: String,
+    pub runc: Arc<Runc>,
+    pub dir: StateDir,
+    pub owns_pid_namespace: bool,
+    pub relay_config: RelayConfig,
+    pub socket_base: std::path::PathBuf,
+    pub init: Arc<ProcCore>,
+    pub claim: Claim,
+}
+
+impl Shared {
+    pub fn new(s: Setup) -> Shared {
+        s.claim.add_session(s.init.pid);
+        Shared {
+            id: s.id,
+            runc: s.runc,
+            dir: s.dir,
+            owns_pid_namespace: s.owns_pid_namespace,
+            relay_config: s.relay_config,
+            socket_base: s.socket_base,
+            init: s.init,
+            execs: Mutex::new(Vec::new()),
+            init_exited: RwLock::new(false),
+            next_exec: AtomicU64::new(1),
+            claim: s.claim,
+        }
+    }
+
+    pub fn forget_exec(&self, core: &Arc<ProcCore>) {
+        lock(&self.execs).retain(|e| !Arc::ptr_eq(e, core));
+    }
+
+    fn exec_pids(&self) -> BTreeSet<i32> {
+        lock(&self.execs).iter().map(|e| e.pid).collect()
+    }
+
+    fn err(&self, kind: ErrorKind, msg: impl Into<String>) -> Error {
+        Error::for_container(kind, &self.id, msg)
+    }
+
+    fn check_not_deleted(&self) -> Result<()> {
+        if self.init.deleted.load(Ordering::SeqCst) {
+            return Err(self.err(ErrorKind::NotFound, "the container was deleted"));
+        }
+        Ok(())
+    }
+
+    fn init_has_exited(&self) -> bool {
+        self.init.exit.get().is_some()
+            || *self.init_exited.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn ps(&self) -> Result<Vec<i32>> {
+        let out = self.runc.run(&Command::Ps {
+            id: self.id.clone(),
+        })?;
+        state::parse_ps(&self.id, &out.stdout)
+    }
+
+    /// Rule 1 for a container that does not own its pid namespace: kill every process of its
+    /// cgroup (`runc kill --all`), then wait until none of them is alive or a zombie.
+    fn kill_siblings(&self) {
+        let listed = self.ps().unwrap_or_default();
+        self.claim.add_pids(&listed);
+        let kill = Command::Kill(KillOpts {
+            id: self.id.clone(),
+            signal: Signal::KILL,
+            all: true,
+        });
+        match self.runc.run(&kill) {
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::NotRunning | ErrorKind::NotFound) => {}
+            Err(e) => tracing::error!(error = %e, "kill --all after init exit failed"),
+        }
+        self.reap_until_gone(&listed);
+    }
+
+    /// Waits until every pid of `listed` is gone, reaping orphans (zombie children of ours
+    /// that this container's claim covers) meanwhile; bounded by [`SIBLINGS_GONE_TIMEOUT`].
+    fn reap_until_gone(&self, listed: &[i32]) {
+        let reaper = self.claim.reaper();
+        let me = std::process::id() as i32;
+        let deadline = Instant::now() + SIBLINGS_GONE_TIMEOUT;
+        let sessions: BTreeSet<i32> = std::iter::once(self.init.pid)
+            .chain(self.exec_pids())
+            .collect();
+        loop {
+            reaper.reap_orphans();
+            let alive: Vec<i32> = listed
+                .iter()
+                .copied()
+                .filter(|p| *p != self.init.pid && reaper::exists(*p))
+                .collect();
+            let zombies = procfs::children_of(me)
+                .into_iter()
+                .any(|c| c.is_zombie() && sessions.contains(&c.session));
+            if alive.is_empty() && !zombies {
+                return;
+            }
+            if Instant::now() >= deadline {
+                tracing::error!(?alive, "container processes still present after kill --all");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// `wait` for init: the exit, then rule 1, then the execs' exits, then the relay.
+    pub fn wait_init(&self) -> ExitStatus {
+        self.init.wait_with(|status| {
+            let span = tracing::info_span!("init.exit", container.id = %self.id, pid = self.init.pid, %status);
+            let _e = span.enter();
+            // No exec may start from now on; in-flight ones finish first.
+            *self.init_exited.write().unwrap_or_else(|e| e.into_inner()) = true;
+            if self.owns_pid_namespace {
+                tracing::debug!("container owns its pid namespace: the kernel kills it; no kill --all");
+            } else {
+                self.kill_siblings();
+            }
+            // The exits of execs are reported before init's.
+            let execs: Vec<Arc<ProcCore>> = lock(&self.execs).clone();
+            for e in execs {
+                if e.exit.wait_timeout(SIBLINGS_GONE_TIMEOUT).is_none() {
+                    tracing::error!(pid = e.pid, "exec still running after init exit");
+                }
+            }
+            self.claim.reaper().reap_orphans();
+        })
+    }
+
+    fn processes(&self, with_zombies: bool) -> Result<Vec<ProcessInfo>> {
+        self.check_not_deleted()?;
+        let listed = self.ps()?;
+        let created: BTreeSet<i32> = std::iter::once(self.init.pid)
+            .chain(self.exec_pids())
+            .collect();
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        for pid in &listed {
+            let Some(st) = procfs::stat(*pid) else {
+                continue;
+            };
+            if st.is_zombie() && !with_zombies {
+                continue;
+            }
+            seen.insert(*pid);
+            out.push(ProcessInfo {
+                pid: *pid,
+                command: procfs::cmdline(*pid),
+                created_by_runtime: created.contains(pid),
+                is_zombie: st.is_zombie(),
+            });
+        }
+        if with_zombies {
+            // cgroup v1 drops exited tasks from cgroup.procs: find the zombies by parent (a
+            // listed process) or by session (our orphans from this container).
+            let parents: BTreeSet<i32> = listed.iter().copied().collect();
+            let me = std::process::id() as i32;
+            for st in procfs::all_processes() {
+                if !st.is_zombie() || seen.contains(&st.pid) {
+                    continue;
+                }
+                let ours =
+                    parents.contains(&st.ppid) || (st.ppid == me && created.contains(&st.session));
+                if ours {
+                    out.push(ProcessInfo {
+                        pid: st.pid,
+                        command: Vec::new(),
+                        created_by_runtime: created.contains(&st.pid),
+                        is_zombie: true,
+                    });
+                }
+            }
+        }
+        out.sort_by_key(|p| p.pid);
+        Ok(out)
+    }
+}
+
+/// A container driven by runc. Also its init process.
+pub struct RuncContainer {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl RuncContainer {
+    fn span(&self, op: &'static str) -> tracing::span::EnteredSpan {
+        tracing::info_span!("container", op, container.id = %self.shared.id, pid = self.shared.init.pid).entered()
+    }
+
+    /// Whether the container owns its pid namespace (decided at create; rule 1).
+    pub fn owns_pid_namespace(&self) -> bool {
+        self.shared.owns_pid_namespace
+    }
+}
+
+impl Process for RuncContainer {
+    fn pid(&self) -> i32 {
+        self.shared.init.pid
+    }
+
+    fn wait(&self) -> Result<ExitStatus> {
+        let _s = self.span("wait");
+        Ok(self.shared.wait_init())
+    }
+
+    fn delete(&self) -> Result<()> {
+        let _s = self.span("delete");
+        let sh = &self.shared;
+        sh.check_not_deleted()?;
+        let del = Command::Delete(DeleteOpts {
+            id: sh.id.clone(),
+            force: false,
+        });
+        let stopped = sh.init.exit.get().is_some()
+            || matches!(self.state(), Ok(s) if s.status == runtime_api::Status::Stopped);
+        if stopped {
+            // Rule 1 and the relay first, while runc still knows the container.
+            sh.wait_init();
+            match sh.runc.run(&del) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        } else {
+            // A created container is killed by runc delete; a running one is refused.
+            sh.runc.run(&del)?;
+            sh.wait_init();
+        }
+        if sh.init.deleted.swap(true, Ordering::SeqCst) {
+            return Err(sh.err(ErrorKind::NotFound, "the container was deleted"));
+        }
+        sh.claim.reaper().reap_orphans();
+        if let Err(e) = sh.dir.remove() {
+            tracing::warn!(error = %e, "removing the state directory");
+        }
+        tracing::info!("deleted");
+        Ok(())
+    }
+
+    fn resize_console(&self, size: ConsoleSize) -> Result<()> {
+        self.shared
+            .init
+            .resize(size)
+            .map_err(|e| e.with_container(&self.shared.id))
+    }
+
+    fn relay_report(&self) -> Option<RelayReport> {
+        self.shared.init.relay_report()
+    }
+}
+
+impl Container for RuncContainer {
+    fn id(&self) -> &str {
+        &self.shared.id
+    }
+
+    fn exists(&self) -> Result<bool> {
+        if self.shared.init.deleted.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        match self.state() {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn start(&self) -> Result<()> {
+        let _s = self.span("start");
+        self.shared.check_not_deleted()?;
+        self.shared.runc.run(&Command::Start {
+            id: self.shared.id.clone(),
+        })?;
+        tracing::info!("started");
+        Ok(())
+    }
+
+    fn exec(&self, process: &OciProcess, stdio: StdioSet) -> Result<Box<dyn Process>> {
+        let _s = self.span("exec");
+        let sh = &self.shared;
+        sh.check_not_deleted()?;
+        let gate = sh.init_exited.read().unwrap_or_else(|e| e.into_inner());
+        if *gate || sh.init.exit.get().is_some() {
+            return Err(sh.err(
+                ErrorKind::NotRunning,
+                "cannot exec: the container's init has exited",
+            ));
+        }
+        let spec = serde_json::to_vec(process)
+            .map_err(|e| sh.err(ErrorKind::InvalidSpec, format!("process spec: {e}")))?;
+        let n = sh.next_exec.fetch_add(1, Ordering::Relaxed);
+        let spec_file = sh.dir.exec_spec_file(n);
+        let pid_file = sh.dir.exec_pid_file(n);
+        let files = vec![spec_file.clone(), pid_file.clone()];
+        let cleanup = || {
+            for f in &files {
+                let _ = std::fs::remove_file(f);
+            }
+        };
+        let terminal = process.terminal().unwrap_or(false);
+        let prepared = Prepared::new(terminal, stdio, &sh.relay_config, &sh.socket_base)
+            .map_err(|e| e.with_container(&sh.id))?;
+        if let Err(e) = sh.dir.write_file(&spec_file, &spec) {
+            prepared.split().1.abandon();
+            return Err(sh.err(ErrorKind::Backend, format!("writing the process spec: {e}")));
+        }
+        let cmd = Command::Exec(ExecOpts {
+            id: sh.id.clone(),
+            process_file: spec_file.clone(),
+            pid_file: pid_file.clone(),
+            console_socket: prepared.console_socket(),
+            detach: true,
+        });
+        let (io, pending) = prepared.split();
+        if let Err(e) = sh.runc.run_with(&cmd, io) {
+            pending.abandon();
+            cleanup();
+            return Err(e);
+        }
+        let started = read_pid(&pid_file)
+            .map_err(|e| sh.err(ErrorKind::Backend, format!("exec pid file: {e}")))
+            .and_then(|pid| {
+                let reaper = sh.claim.reaper();
+                reaper
+                    .watch(pid)
+                    .map(|cell| (pid, cell))
+                    .map_err(|e| sh.err(ErrorKind::Backend, format!("watching pid {pid}: {e}")))
+            });
+        let (pid, cell) = match started {
+            Ok(x) => x,
+            Err(e) => {
+                pending.abandon();
+                cleanup();
+                return Err(e);
+            }
+        };
+        sh.claim.add_session(pid);
+        let relay = match pending.complete(&sh.relay_config) {
+            Ok(r) => r,
+            Err(e) => {
+                // SAFETY: kill takes integers; `pid` is our unreaped child.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                let _ = cell.wait_timeout(SIBLINGS_GONE_TIMEOUT);
+                cleanup();
+                return Err(e.with_container(&sh.id));
+            }
+        };
+        let core = Arc::new(ProcCore::new(pid, cell, relay));
+        lock(&sh.execs).push(core.clone());
+        drop(gate);
+        tracing::info!(exec.pid = pid, "exec started");
+        Ok(Box::new(ExecProcess {
+            core,
+            container: sh.clone(),
+            files,
+        }))
+    }
+
+    fn kill(&self, signal: Signal) -> Result<()> {
+        let _s = self.span("kill");
+        let sh = &self.shared;
+        sh.check_not_deleted()?;
+        if !signal.is_valid() {
+            return Err(sh.err(
+                ErrorKind::InvalidArgument,
+                format!("bad signal {}", signal.0),
+            ));
+        }
+        if sh.init_has_exited() {
+            return Err(sh.err(ErrorKind::NotRunning, "the container's init has exited"));
+        }
+        sh.runc.run(&Command::Kill(KillOpts {
+            id: sh.id.clone(),
+            signal,
+            all: false,
+        }))?;
+        Ok(())
+    }
+
+    fn pause(&self) -> Result<()> {
+        let _s = self.span("pause");
+        self.shared.check_not_deleted()?;
+        self.shared.runc.run(&Command::Pause {
+            id: self.shared.id.clone(),
+        })?;
+        Ok(())
+    }
+
+    fn resume(&self) -> Result<()> {
+        let _s = self.span("resume");
+        self.shared.check_not_deleted()?;
+        self.shared.runc.run(&Command::Resume {
+            id: self.shared.id.clone(),
+        })?;
+        Ok(())
+    }
+
+    fn state(&self) -> Result<ContainerState> {
+        self.shared.check_not_deleted()?;
+        let out = self.shared.runc.run(&Command::State {
+            id: self.shared.id.clone(),
+        })?;
+        state::parse_state(&self.shared.id, &out.stdout)
+    }
+
+    fn running_processes(&self) -> Result<Vec<ProcessInfo>> {
+        self.shared.processes(false)
+    }
+
+    fn all_processes(&self) -> Result<Vec<ProcessInfo>> {
+        self.shared.processes(true)
+    }
+
+    fn init_process(&self) -> &dyn Process {
+        self
+    }
+
+    fn update(&self, resources: &LinuxResources) -> Result<()> {
+        let _s = self.span("update");
+        let sh = &self.shared;
+        sh.check_not_deleted()?;
+        let json = serde_json::to_vec(resources)
+            .map_err(|e| sh.err(ErrorKind::InvalidArgument, format!("resources: {e}")))?;
+        sh.runc.run_with(
+            &Command::Update { id: sh.id.clone() },
+            ChildIo::Capture { stdin: Some(json) },
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,224 @@
+//! The [`Runtime`] implementation: opening the backend, and creating containers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use runtime_api::oci_spec::runtime::Spec;
+use runtime_api::{
+    owns_pid_namespace, validate_container_id, Container, ContainerState, Error, ErrorKind, Result,
+    Runtime, StdioSet,
+};
+use stdio::RelayConfig;
+
+use crate::command::{Command, CreateOpts, DeleteOpts};
+use crate::config::Config;
+use crate::container::{RuncContainer, Setup, Shared};
+use crate::invocation::Runc;
+use crate::io_setup::Prepared;
+use crate::process::ProcCore;
+use crate::reaper::Reaper;
+use crate::state;
+use crate::statedir::{read_pid, StateDir};
+
+/// The runc backend. `Send + Sync`; one value serves any number of containers.
+pub struct RuncRuntime {
+    config: Config,
+    runc: Arc<Runc>,
+    relay_config: RelayConfig,
+}
+
+/// Opens the backend: checks the configuration, creates the state directory (0700) and starts
+/// the process-wide [reaper](crate::reaper) (this process becomes a child subreaper).
+pub fn open(config: Config) -> Result<RuncRuntime> {
+    config.validate()?;
+    let backend = |m: String| Error::new(ErrorKind::Backend, m);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .create(&config.state_dir)
+        .map_err(|e| backend(format!("state_dir {}: {e}", config.state_dir.display())))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&config.state_dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| backend(format!("state_dir {}: {e}", config.state_dir.display())))?;
+    Reaper::global().map_err(|e| backend(e.to_string()))?;
+    let runc = Arc::new(Runc::new(
+        config.runc_path.clone(),
+        config.root.clone(),
+        config.state_dir.clone(),
+        config.command_timeout(),
+    ));
+    let relay_config = RelayConfig {
+        drain_grace: Some(config.drain_grace()),
+        peer_close_timeout: config.peer_close_timeout(),
+        ..RelayConfig::default()
+    };
+    tracing::info!(runc = %config.runc_path.display(), root = %config.root.display(), state_dir = %config.state_dir.display(), "runc backend opened");
+    Ok(RuncRuntime {
+        config,
+        runc,
+        relay_config,
+    })
+}
+
+/// Opens the backend from a JSON configuration (the plugin entry point). Unknown keys fail
+/// with [`ErrorKind::InvalidArgument`].
+pub fn open_from_json(config: &serde_json::Value) -> Result<RuncRuntime> {
+    open(Config::from_json(config)?)
+}
+
+fn load_spec(id: &str, bundle: &Path) -> Result<(PathBuf, Spec)> {
+    let invalid = |m: String| Error::for_container(ErrorKind::InvalidSpec, id, m);
+    let bundle = bundle
+        .canonicalize()
+        .map_err(|e| invalid(format!("bundle {}: {e}", bundle.display())))?;
+    let config = bundle.join("config.json");
+    let spec = Spec::load(&config).map_err(|e| invalid(format!("{}: {e}", config.display())))?;
+    Ok((bundle, spec))
+}
+
+impl RuncRuntime {
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Creates a container (see [`Runtime::create_container`]) and returns the concrete type.
+    pub fn create(
+        &self,
+        sandbox_id: &str,
+        id: &str,
+        bundle_path: &Path,
+        stdio: StdioSet,
+    ) -> Result<RuncContainer> {
+        validate_container_id(id)?;
+        let span =
+            tracing::info_span!("container.create", container.id = %id, sandbox.id = %sandbox_id);
+        let _e = span.enter();
+        let (bundle, spec) = load_spec(id, bundle_path)?;
+        let owns = owns_pid_namespace(&spec);
+        let terminal = spec
+            .process()
+            .as_ref()
+            .and_then(|p| p.terminal())
+            .unwrap_or(false);
+        let dir = StateDir::create(&self.config.state_dir, id)?;
+        match self.create_in(id, bundle, terminal, stdio, &dir) {
+            Ok((pid, cell, relay, claim)) => {
+                let init = Arc::new(ProcCore::new(pid, cell, relay));
+                let shared = Shared::new(Setup {
+                    id: id.to_string(),
+                    runc: self.runc.clone(),
+                    dir,
+                    owns_pid_namespace: owns,
+                    relay_config: self.relay_config.clone(),
+                    socket_base: self.config.state_dir.clone(),
+                    init,
+                    claim,
+                });
+                tracing::info!(pid, owns_pid_namespace = owns, "created");
+                Ok(RuncContainer {
+                    shared: Arc::new(shared),
+                })
+            }
+            Err(e) => {
+                if let Err(rm) = dir.remove() {
+                    tracing::warn!(error = %rm, "removing the state directory of a failed create");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn create_in(
+        &self,
+        id: &str,
+        bundle: PathBuf,
+        terminal: bool,
+        stdio: StdioSet,
+        dir: &StateDir,
+    ) -> Result<(
+        i32,
+        Arc<crate::reaper::ExitCell>,
+        Option<crate::process::Relay>,
+        crate::reaper::Claim,
+    )> {
+        let prepared = Prepared::new(terminal, stdio, &self.relay_config, &self.config.state_dir)
+            .map_err(|e| e.with_container(id))?;
+        let pid_file = dir.init_pid_file();
+        let cmd = Command::Create(CreateOpts {
+            id: id.to_string(),
+            bundle,
+            pid_file: pid_file.clone(),
+            console_socket: prepared.console_socket(),
+            no_pivot: true,
+        });
+        let (io, pending) = prepared.split();
+        if let Err(e) = self.runc.run_with(&cmd, io) {
+            pending.abandon();
+            if e.kind() == ErrorKind::Timeout {
+                // runc was killed mid-way: remove whatever it made.
+                self.force_delete(id);
+            }
+            return Err(e);
+        }
+        let reaper = Reaper::global()
+            .map_err(|e| Error::for_container(ErrorKind::Backend, id, e.to_string()))?;
+        let watched = read_pid(&pid_file)
+            .map_err(|e| format!("init pid file: {e}"))
+            .and_then(|pid| {
+                reaper
+                    .watch(pid)
+                    .map(|c| (pid, c))
+                    .map_err(|e| format!("watching init pid {pid}: {e}"))
+            });
+        let (pid, cell) = match watched {
+            Ok(x) => x,
+            Err(m) => {
+                pending.abandon();
+                self.force_delete(id);
+                return Err(Error::for_container(ErrorKind::Backend, id, m));
+            }
+        };
+        let claim = reaper.claim();
+        claim.add_session(pid);
+        match pending.complete(&self.relay_config) {
+            Ok(relay) => Ok((pid, cell, relay, claim)),
+            Err(e) => {
+                self.force_delete(id);
+                let _ = cell.wait_timeout(std::time::Duration::from_secs(10));
+                reaper.reap_orphans();
+                Err(e.with_container(id))
+            }
+        }
+    }
+
+    /// Best-effort `runc delete --force` after a create that failed half-way.
+    fn force_delete(&self, id: &str) {
+        let cmd = Command::Delete(DeleteOpts {
+            id: id.to_string(),
+            force: true,
+        });
+        if let Err(e) = self.runc.run(&cmd) {
+            if e.kind() != ErrorKind::NotFound {
+                tracing::warn!(error = %e, "cleaning up a failed create");
+            }
+        }
+    }
+}
+
+impl Runtime for RuncRuntime {
+    fn create_container(
+        &self,
+        sandbox_id: &str,
+        id: &str,
+        bundle_path: &Path,
+        stdio: StdioSet,
+    ) -> Result<Box<dyn Container>> {
+        Ok(Box::new(self.create(sandbox_id, id, bundle_path, stdio)?))
+    }
+
+    fn list_container_states(&self) -> Result<Vec<ContainerState>> {
+        let out = self.runc.run(&Command::List)?;
+        state::parse_list(&out.stdout)
+    }
+}
