@@ -1,0 +1,578 @@
+//! Runs a [`Plan`] against any [`Runtime`] and records everything a rule oracle or a
+//! differential comparison needs.
+//!
+//! The runner never judges: it records exit statuses, delivered bytes, relay reports, refused
+//! operations and, right after each init's `wait` returns, a probe of the container and of its
+//! cgroup peers. [`crate::checks`] judges the record.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::Duration;
+
+use runtime_api::{
+    Container, ErrorKind, ExitStatus, Process, ProcessInfo, RelayReport, Runtime, Signal, Status,
+    StdioSet,
+};
+use testkit::{BundleBuilder, PidNamespace};
+
+use crate::connection::{connect, Collected, Drain};
+use crate::inspect::{Inspector, KernelProcess, RelayFacts};
+use crate::scenario::{PidNs, Plan, Script, StdioPlan, Step};
+
+/// Where and how a plan runs.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Prefix of container ids (made unique per run).
+    pub id_prefix: String,
+    /// Prefix of cgroup paths (containers of one cgroup group share `<prefix>/<run>-g<n>`).
+    pub cgroup_prefix: String,
+    /// Wall-clock bound on one `wait`; past it the wait counts as hung.
+    pub wait_bound: Duration,
+    /// Wall-clock bound, after `wait` returned, for the runtime to close each connection.
+    pub close_bound: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            id_prefix: "suite".into(),
+            cgroup_prefix: "/rtl-suites".into(),
+            wait_bound: Duration::from_secs(60),
+            close_bound: Duration::from_secs(10),
+        }
+    }
+}
+
+static RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// A process the plan ran (an init or an exec) and what it did.
+#[derive(Debug)]
+pub struct ProcRecord {
+    /// `c<n> init` or `e<n> in c<m>`.
+    pub label: String,
+    /// Its container's index.
+    pub container: usize,
+    /// The index among execs, `None` for an init.
+    pub exec: Option<usize>,
+    /// Its pid.
+    pub pid: i32,
+    /// Its script.
+    pub script: Script,
+    /// Whether it is PID 1 of its own namespace.
+    pub namespace_init: bool,
+    /// Its connections.
+    pub stdio: StdioPlan,
+    /// What `wait` returned; `None` if it did not return within the bound (hung).
+    pub status: Option<Result<ExitStatus, ErrorKind>>,
+    /// The backend's clock when `wait` was called (with an inspector).
+    pub wait_called_at: Option<Duration>,
+    /// The backend's clock when `wait` returned (with an inspector).
+    pub waited_at: Option<Duration>,
+    /// Bytes on the stdout connection; `None` if not connected or never closed.
+    pub stdout: Option<Collected>,
+    /// Bytes on the stderr connection.
+    pub stderr: Option<Collected>,
+    /// Connected streams the runtime had not closed within the bound after `wait` returned.
+    pub unclosed: Vec<&'static str>,
+    /// The relay report after `wait`.
+    pub relay: Option<RelayReport>,
+    /// The backend's relay facts (with an inspector).
+    pub facts: Option<RelayFacts>,
+    /// Signals the plan sent to it with `kill` before it was waited for.
+    pub signals: Vec<Signal>,
+}
+
+/// What the plan saw right after the `wait` of a container's init returned.
+#[derive(Debug)]
+pub struct InitExitProbe {
+    /// The container.
+    pub container: usize,
+    /// `all_processes()` right after (zombies included).
+    pub listed: Result<Vec<ProcessInfo>, ErrorKind>,
+    /// The kernel's processes of the container's cgroup (with an inspector).
+    pub kernel: Option<Vec<KernelProcess>>,
+    /// Cgroup-wide kills issued for the container before and after the wait (with an
+    /// inspector).
+    pub kill_all: Option<(usize, usize)>,
+    /// Cgroup peers outside this container's pid namespace whose init was still alive before
+    /// the wait, and how each ended if it is now stopped (`None`: still running).
+    pub peers: Vec<(usize, Option<Result<ExitStatus, ErrorKind>>)>,
+    /// Earlier events that can explain a peer's death by SIGKILL.
+    pub explained_kills: Vec<usize>,
+}
+
+/// One exec attempt.
+#[derive(Debug)]
+pub enum ExecRecord {
+    /// It started.
+    Started {
+        /// Index into [`Record::procs`].
+        proc: usize,
+        /// Whether the init's `wait` had returned before the exec.
+        init_waited: bool,
+    },
+    /// It was refused with this kind; `init_waited` says whether the container's init `wait`
+    /// had already returned.
+    Refused {
+        /// The container.
+        container: usize,
+        /// The error kind.
+        kind: ErrorKind,
+        /// Whether the init's `wait` had returned before the exec.
+        init_waited: bool,
+    },
+}
+
+/// Everything a run recorded.
+#[derive(Debug)]
+pub struct Record {
+    /// The plan that ran.
+    pub plan: Plan,
+    /// The container ids used.
+    pub ids: Vec<String>,
+    /// Init records first (index = container), then exec records.
+    pub procs: Vec<ProcRecord>,
+    /// Exec attempts, in order.
+    pub execs: Vec<ExecRecord>,
+    /// Init-exit probes, in the order the waits returned.
+    pub init_exits: Vec<InitExitProbe>,
+    /// `kill` results, in order: (container, signal, outcome).
+    pub kills: Vec<(usize, Signal, Result<(), ErrorKind>)>,
+    /// Snapshots of live processes per container after each wait, as
+    /// `running_processes().len()` (`None`: the container's init was waited for).
+    pub survivors: Vec<Vec<Option<usize>>>,
+    /// Operations that failed where the plan expected success (create, start, delete...).
+    pub failures: Vec<String>,
+}
+
+struct Live {
+    proc: Arc<dyn Process>,
+    drains: [Option<Drain>; 2],
+    waited: bool,
+}
+
+/// Runs `plan` on `runtime`. `bundle_base`: where bundles are written (a temp dir).
+pub fn run_plan(
+    runtime: &dyn Runtime,
+    inspector: Option<&dyn Inspector>,
+    plan: &Plan,
+    opts: &RunOptions,
+    bundle_base: &Path,
+) -> Record {
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    let tag = format!("{}-{}-{run}", opts.id_prefix, std::process::id());
+    let mut rec = Record {
+        plan: plan.clone(),
+        ids: Vec::new(),
+        procs: Vec::new(),
+        execs: Vec::new(),
+        init_exits: Vec::new(),
+        kills: Vec::new(),
+        survivors: Vec::new(),
+        failures: Vec::new(),
+    };
+    let mut containers: Vec<Arc<dyn Container>> = Vec::new();
+    let mut lives: Vec<Live> = Vec::new();
+    let mut bundles = Vec::new();
+
+    // Create every container (joins need the earlier init's pid), then start them.
+    for (i, c) in plan.containers.iter().enumerate() {
+        let id = format!("{tag}-c{i}");
+        rec.ids.push(id.clone());
+        let ns = match c.pid_ns {
+            PidNs::Own => PidNamespace::Own,
+            PidNs::Host => PidNamespace::Host,
+            PidNs::Join(j) => {
+                PidNamespace::Join(format!("/proc/{}/ns/pid", containers[j].pid()).into())
+            }
+        };
+        let args = c.init.args();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let bundle = BundleBuilder::new(&args)
+            .pid_namespace(ns)
+            .cgroups_path(&format!("{}/{tag}-g{}", opts.cgroup_prefix, c.cgroup))
+            .in_dir(bundle_base)
+            .build();
+        let bundle = match bundle {
+            Ok(b) => b,
+            Err(e) => {
+                rec.failures.push(format!("c{i}: writing its bundle: {e}"));
+                break;
+            }
+        };
+        let (stdio, drains) = match make_stdio(c.stdio) {
+            Ok(x) => x,
+            Err(e) => {
+                rec.failures.push(format!("c{i}: making connections: {e}"));
+                break;
+            }
+        };
+        match runtime.create_container("suite-sandbox", &id, bundle.path(), stdio) {
+            Ok(container) => {
+                let container: Arc<dyn Container> = Arc::from(container);
+                rec.procs.push(ProcRecord {
+                    label: format!("c{i} init"),
+                    container: i,
+                    exec: None,
+                    pid: container.pid(),
+                    script: c.init.clone(),
+                    namespace_init: c.pid_ns == PidNs::Own,
+                    stdio: c.stdio,
+                    status: None,
+                    wait_called_at: None,
+                    waited_at: None,
+                    stdout: None,
+                    stderr: None,
+                    unclosed: Vec::new(),
+                    relay: None,
+                    facts: None,
+                    signals: Vec::new(),
+                });
+                lives.push(Live {
+                    proc: Arc::new(InitHandle(container.clone())),
+                    drains,
+                    waited: false,
+                });
+                containers.push(container);
+                bundles.push(bundle);
+            }
+            Err(e) => {
+                rec.failures.push(format!("c{i}: create: {e}"));
+                break;
+            }
+        }
+    }
+    if !rec.failures.is_empty() {
+        teardown(&mut rec, &containers, &mut lives, inspector, opts);
+        return rec;
+    }
+    for (i, c) in containers.iter().enumerate() {
+        if let Err(e) = c.start() {
+            rec.failures.push(format!("c{i}: start: {e}"));
+        }
+    }
+    if !rec.failures.is_empty() {
+        teardown(&mut rec, &containers, &mut lives, inspector, opts);
+        return rec;
+    }
+
+    let n = plan.containers.len();
+    let mut exec_procs: Vec<usize> = Vec::new(); // exec index -> proc index (usize::MAX: refused)
+    for step in &plan.steps {
+        match step {
+            Step::Exec {
+                container,
+                script,
+                stdio,
+            } => {
+                let c = &containers[*container];
+                let init_waited = lives[*container].waited;
+                let exec_index = exec_procs.len();
+                let (set, drains) = match make_stdio(*stdio) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        rec.failures
+                            .push(format!("e{exec_index}: making connections: {e}"));
+                        exec_procs.push(usize::MAX);
+                        continue;
+                    }
+                };
+                let args = script.args();
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                match c.exec(&testkit::exec_process(&args, false), set) {
+                    Ok(p) => {
+                        let p: Arc<dyn Process> = Arc::from(p);
+                        rec.execs.push(ExecRecord::Started {
+                            proc: rec.procs.len(),
+                            init_waited,
+                        });
+                        exec_procs.push(rec.procs.len());
+                        rec.procs.push(ProcRecord {
+                            label: format!("e{exec_index} in c{container}"),
+                            container: *container,
+                            exec: Some(exec_index),
+                            pid: p.pid(),
+                            script: script.clone(),
+                            namespace_init: false,
+                            stdio: *stdio,
+                            status: None,
+                            wait_called_at: None,
+                            waited_at: None,
+                            stdout: None,
+                            stderr: None,
+                            unclosed: Vec::new(),
+                            relay: None,
+                            facts: None,
+                            signals: Vec::new(),
+                        });
+                        lives.push(Live {
+                            proc: p,
+                            drains,
+                            waited: false,
+                        });
+                    }
+                    Err(e) => {
+                        drop(drains);
+                        rec.execs.push(ExecRecord::Refused {
+                            container: *container,
+                            kind: e.kind(),
+                            init_waited,
+                        });
+                        exec_procs.push(usize::MAX);
+                    }
+                }
+            }
+            Step::Kill { container, signal } => {
+                let c = &containers[*container];
+                let result = c.kill(*signal).map_err(|e| e.kind());
+                if result.is_ok() && !lives[*container].waited {
+                    rec.procs[*container].signals.push(*signal);
+                }
+                rec.kills.push((*container, *signal, result));
+            }
+            Step::WaitExec { exec } => {
+                let p = exec_procs[*exec];
+                if p != usize::MAX {
+                    wait_one(&mut rec, &mut lives, p, inspector, opts);
+                    snapshot(&mut rec, &containers, &lives, n);
+                }
+            }
+            Step::WaitInit { container } => {
+                wait_init(
+                    &mut rec,
+                    &containers,
+                    &mut lives,
+                    *container,
+                    inspector,
+                    opts,
+                );
+                snapshot(&mut rec, &containers, &lives, n);
+            }
+            Step::Stop { container } => {
+                let c = &containers[*container];
+                if !lives[*container].waited {
+                    let result = c.kill(Signal::KILL).map_err(|e| e.kind());
+                    if result.is_ok() {
+                        rec.procs[*container].signals.push(Signal::KILL);
+                    }
+                    rec.kills.push((*container, Signal::KILL, result));
+                }
+                wait_init(
+                    &mut rec,
+                    &containers,
+                    &mut lives,
+                    *container,
+                    inspector,
+                    opts,
+                );
+                snapshot(&mut rec, &containers, &lives, n);
+            }
+        }
+    }
+    teardown(&mut rec, &containers, &mut lives, inspector, opts);
+    drop(bundles);
+    rec
+}
+
+/// The init of a container seen as a process (the container object is both).
+struct InitHandle(Arc<dyn Container>);
+
+impl Process for InitHandle {
+    fn pid(&self) -> i32 {
+        self.0.pid()
+    }
+    fn wait(&self) -> runtime_api::Result<ExitStatus> {
+        self.0.wait()
+    }
+    fn delete(&self) -> runtime_api::Result<()> {
+        self.0.delete()
+    }
+    fn resize_console(&self, size: runtime_api::ConsoleSize) -> runtime_api::Result<()> {
+        self.0.resize_console(size)
+    }
+    fn relay_report(&self) -> Option<RelayReport> {
+        self.0.relay_report()
+    }
+}
+
+fn make_stdio(plan: StdioPlan) -> std::io::Result<(StdioSet, [Option<Drain>; 2])> {
+    let (out_fd, out_drain) = connect(plan.stdout)?;
+    let (err_fd, err_drain) = connect(plan.stderr)?;
+    Ok((
+        StdioSet {
+            stdin: None,
+            stdout: out_fd,
+            stderr: err_fd,
+        },
+        [out_drain, err_drain],
+    ))
+}
+
+/// Waits for process `p` (bounded), then collects its connections and relay report.
+fn wait_one(
+    rec: &mut Record,
+    lives: &mut [Live],
+    p: usize,
+    inspector: Option<&dyn Inspector>,
+    opts: &RunOptions,
+) {
+    if lives[p].waited {
+        return;
+    }
+    lives[p].waited = true;
+    let proc = lives[p].proc.clone();
+    rec.procs[p].wait_called_at = inspector.map(|i| i.now());
+    let (tx, rx) = mpsc::channel();
+    thread::Builder::new()
+        .name("suite-wait".into())
+        .spawn(move || {
+            let _ = tx.send(proc.wait().map_err(|e| e.kind()));
+        })
+        .expect("spawning a wait thread");
+    let status = rx.recv_timeout(opts.wait_bound).ok();
+    let r = &mut rec.procs[p];
+    r.status = status;
+    if r.status.is_none() {
+        return;
+    }
+    r.waited_at = inspector.map(|i| i.now());
+    r.relay = lives[p].proc.relay_report();
+    r.facts = inspector.and_then(|i| i.relay_facts(r.pid));
+    let [out, err] = std::mem::take(&mut lives[p].drains);
+    for (name, drain, slot) in [
+        ("stdout", out, &mut r.stdout),
+        ("stderr", err, &mut r.stderr),
+    ] {
+        if let Some(d) = drain {
+            match d.finish(opts.close_bound) {
+                Some(c) => *slot = Some(c),
+                None => r.unclosed.push(name),
+            }
+        }
+    }
+}
+
+fn wait_init(
+    rec: &mut Record,
+    containers: &[Arc<dyn Container>],
+    lives: &mut [Live],
+    i: usize,
+    inspector: Option<&dyn Inspector>,
+    opts: &RunOptions,
+) {
+    if lives[i].waited {
+        return;
+    }
+    let c = &containers[i];
+    let id = rec.ids[i].clone();
+    let id = id.as_str();
+    let plan = rec.plan.clone();
+    // Peers on the cgroup that live outside this container's pid namespace and are alive now.
+    let my_ns = plan.namespace_owner(i);
+    let peers: Vec<usize> = plan
+        .cgroup_peers(i)
+        .into_iter()
+        .filter(|&j| my_ns.is_none() || plan.namespace_owner(j) != my_ns)
+        .filter(|&j| {
+            !lives[j].waited
+                && matches!(containers[j].state().map(|s| s.status), Ok(Status::Running))
+        })
+        .collect();
+    let kill_all_before = inspector.map(|ins| ins.kill_all_count(id));
+    wait_one(rec, lives, i, inspector, opts);
+    if rec.procs[i].status.is_none() {
+        return;
+    }
+    let listed = c.all_processes().map_err(|e| e.kind());
+    let kernel = inspector.map(|ins| ins.container_processes(id));
+    let kill_all = inspector.map(|ins| (kill_all_before.unwrap_or(0), ins.kill_all_count(id)));
+    let mut peer_states = Vec::new();
+    for j in peers {
+        let pc = &containers[j];
+        let stopped = matches!(pc.state().map(|s| s.status), Ok(Status::Stopped));
+        let outcome = if stopped {
+            // Its init is gone: how did it end? (Waiting returns at once for a stopped init.)
+            wait_one(rec, lives, j, inspector, opts);
+            rec.procs[j].status
+        } else {
+            None
+        };
+        peer_states.push((j, outcome));
+    }
+    // Events before this one that explain a SIGKILL death of a peer: see checks::rule1.
+    let explained_kills = rec
+        .init_exits
+        .iter()
+        .map(|e| e.container)
+        .collect::<Vec<_>>();
+    rec.init_exits.push(InitExitProbe {
+        container: i,
+        listed,
+        kernel,
+        kill_all,
+        peers: peer_states,
+        explained_kills,
+    });
+}
+
+fn snapshot(rec: &mut Record, containers: &[Arc<dyn Container>], lives: &[Live], n: usize) {
+    let snap = (0..n)
+        .map(|i| {
+            if lives[i].waited {
+                return None;
+            }
+            containers[i].running_processes().ok().map(|p| p.len())
+        })
+        .collect();
+    rec.survivors.push(snap);
+}
+
+fn teardown(
+    rec: &mut Record,
+    containers: &[Arc<dyn Container>],
+    lives: &mut [Live],
+    inspector: Option<&dyn Inspector>,
+    opts: &RunOptions,
+) {
+    let n = containers.len();
+    for (i, c) in containers.iter().enumerate() {
+        if lives[i].waited {
+            continue;
+        }
+        match c.state().map(|s| s.status) {
+            Ok(Status::Created) => {
+                // Never started (a failed run): delete kills it.
+                continue;
+            }
+            Ok(Status::Stopped) => {}
+            _ => {
+                if let Err(e) = c.kill(Signal::KILL) {
+                    if !e.is(ErrorKind::NotRunning) {
+                        rec.failures.push(format!("c{i}: teardown kill: {e}"));
+                    }
+                }
+            }
+        }
+        wait_init(rec, containers, lives, i, inspector, opts);
+    }
+    for p in n..lives.len() {
+        wait_one(rec, lives, p, inspector, opts);
+    }
+    for (live, r) in lives.iter().zip(rec.procs.iter()).skip(n) {
+        if r.status.is_some() {
+            if let Err(e) = live.proc.delete() {
+                rec.failures.push(format!("{}: delete: {e}", r.label));
+            }
+        }
+    }
+    for (i, c) in containers.iter().enumerate() {
+        let hung = lives[i].waited && rec.procs[i].status.is_none();
+        if !hung {
+            if let Err(e) = c.delete() {
+                rec.failures.push(format!("c{i}: delete: {e}"));
+            }
+        }
+    }
+}
