@@ -1,1 +1,42 @@
 //! The plugin boundary: a versioned C ABI, an export macro for backends, a loader for hosts.
+//!
+//! Backends are `cdylib`s. A backend crate exports any [`Runtime`](runtime_api::Runtime)
+//! implementation with one macro:
+//!
+//! ```ignore
+//! plugin::export_backend!(name = "sim", open = my_crate::open_from_config);
+//! ```
+//!
+//! A host loads it and opens runtimes from it; what it gets implements the `runtime-api`
+//! traits and cannot be told from the backend linked statically:
+//!
+//! ```no_run
+//! let plugin = plugin::load(std::path::Path::new("target/debug/libbackend_sim.so"))?;
+//! let runtime = plugin.open(&serde_json::json!({ "seed": 7 }))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Modules, one idea each:
+//! - [`abi`]: the `#[repr(C)]` declaration, vtables and wire types, and who owns what;
+//! - [`export`]: the backend side, the functions behind the vtables and the macro;
+//! - [`host`]: the loader and the adapters that implement the traits over a vtable;
+//! - [`logging`]: how the plugin's `tracing` events reach the host's subscriber;
+//! - [`testing`]: finding (and building) a workspace plugin for tests.
+
+#![warn(missing_docs)]
+
+pub mod abi;
+pub mod export;
+pub mod host;
+pub mod logging;
+pub mod testing;
+
+pub use host::loader::{load, LoadError, Plugin};
+
+/// What the export macro's expansion needs from this crate's dependencies, so that backend
+/// crates need not depend on them by the same names. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use runtime_api;
+    pub use serde_json;
+}
