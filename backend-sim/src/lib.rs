@@ -1,1 +1,7 @@
 //! The deterministic simulator backend.
+
+pub mod clock;
+pub mod config;
+pub mod rng;
+pub mod shell;
+pub mod trace;
