@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod backends;
+pub mod bundle;
+pub mod run;
+pub mod scenario;
+pub mod sweep;

@@ -1,1 +1,0 @@
-//! rtctl: the command-line host.
