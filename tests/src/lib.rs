@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod checks;
+pub mod conformance;
 pub mod connection;
 pub mod inspect;
 pub mod runner;

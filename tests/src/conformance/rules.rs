@@ -1,0 +1,219 @@
+//! The two rules, on any backend.
+//!
+//! Rule 1: init exit kills its siblings unless the container owns its pid namespace; a peer on
+//! the cgroup with its own namespace survives. Rule 2: relays drain and never hang; a child
+//! that holds an exec's stdio makes the relay cut after the grace, and says so.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use runtime_api::{ErrorKind, ExitStatus, Process, Signal, Status, StdioSet};
+use testkit::{BundleBuilder, PidNamespace};
+
+use super::env::{collected, exec, piped, sh, wait_init, wait_proc, Env, Init};
+use super::{Case, CaseResult, Outcome};
+use crate::ensure;
+
+/// The rule cases.
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            area: "rules",
+            name: "rule1_host_ns_init_exit_kills_siblings",
+            run: host_ns,
+        },
+        Case {
+            area: "rules",
+            name: "rule1_joined_ns_init_exit_kills_siblings",
+            run: joined_ns,
+        },
+        Case {
+            area: "rules",
+            name: "rule1_own_ns_peer_on_cgroup_survives",
+            run: own_ns_peer,
+        },
+        Case {
+            area: "rules",
+            name: "rule1_exec_exits_reported_before_init",
+            run: exit_order,
+        },
+        Case {
+            area: "rules",
+            name: "rule2_exec_holder_is_cut_never_hangs",
+            run: holder_cut,
+        },
+        Case {
+            area: "rules",
+            name: "rule2_init_holder_killed_relay_completes",
+            run: init_holder,
+        },
+    ]
+}
+
+fn nothing_left(c: &Arc<dyn runtime_api::Container>) -> Result<(), String> {
+    match c.all_processes() {
+        Ok(list) if list.is_empty() => Ok(()),
+        Ok(list) => Err(format!(
+            "processes left after init's wait returned: {list:?}"
+        )),
+        Err(e) if matches!(e.kind(), ErrorKind::NotRunning | ErrorKind::NotFound) => Ok(()),
+        Err(e) => Err(format!("all_processes: {e}")),
+    }
+}
+
+fn siblings_killed(env: &Env, ns: PidNamespace, suffix: &str) -> Result<(), String> {
+    let c = env.started(
+        suffix,
+        BundleBuilder::new(&sh("sleep 1000 & sleep 0.5; exit 5")).pid_namespace(ns),
+        StdioSet::none(),
+    )?;
+    let e = exec(&c, &sh("sleep 1000 & sleep 1000"), StdioSet::none())?;
+    let s = wait_init(&c)?;
+    ensure!(s == ExitStatus::Exited(5), "init: {s}");
+    nothing_left(&c)?;
+    let es = wait_proc(e)?;
+    ensure!(
+        es == ExitStatus::Signaled(Signal::KILL),
+        "sibling exec: {es}"
+    );
+    Ok(())
+}
+
+fn host_ns(env: &Env) -> CaseResult {
+    siblings_killed(env, PidNamespace::Host, "host")?;
+    Ok(Outcome::Passed)
+}
+
+fn joined_ns(env: &Env) -> CaseResult {
+    let owner = env.started(
+        "owner",
+        BundleBuilder::new(&["sleep", "1000"]),
+        StdioSet::none(),
+    )?;
+    let path = format!("/proc/{}/ns/pid", owner.pid());
+    siblings_killed(env, PidNamespace::Join(path.into()), "joined")?;
+    let st = owner.state().map_err(|e| format!("owner state: {e}"))?;
+    ensure!(
+        st.status == Status::Running,
+        "the namespace owner died: {}",
+        st.status
+    );
+    Ok(Outcome::Passed)
+}
+
+fn own_ns_peer(env: &Env) -> CaseResult {
+    let cgroup = env.cgroup("shared");
+    let a = env.started(
+        "a",
+        BundleBuilder::new(&sh("sleep 1000 & sleep 0.5; exit 0")).cgroups_path(&cgroup),
+        StdioSet::none(),
+    )?;
+    let b_path = env.bundle(BundleBuilder::new(&["sleep", "1000"]).cgroups_path(&cgroup))?;
+    let b = match env.create_at("b", &b_path, StdioSet::none()) {
+        Ok(b) => b,
+        Err(e) if e.kind() == ErrorKind::Backend => {
+            return Ok(Outcome::Skipped(format!(
+                "the backend refuses a second container in a non-empty cgroup (runc 1.2+): {e}"
+            )))
+        }
+        Err(e) => return Err(format!("create b: {e}")),
+    };
+    b.start().map_err(|e| format!("start b: {e}"))?;
+    let s = wait_init(&a)?;
+    ensure!(s == ExitStatus::Exited(0), "a's init: {s}");
+    let st = b.state().map_err(|e| format!("b state: {e}"))?;
+    ensure!(
+        st.status == Status::Running,
+        "b, on a's cgroup with its own namespace, is {}",
+        st.status
+    );
+    let procs = b
+        .running_processes()
+        .map_err(|e| format!("b processes: {e}"))?;
+    ensure!(
+        procs.iter().any(|p| p.pid == b.pid()),
+        "b's init is gone: {procs:?}"
+    );
+    Ok(Outcome::Passed)
+}
+
+fn exit_order(env: &Env) -> CaseResult {
+    let c = env.started(
+        "c",
+        BundleBuilder::new(&["sleep", "1000"]).pid_namespace(PidNamespace::Host),
+        StdioSet::none(),
+    )?;
+    let e = exec(&c, &["sleep", "1000"], StdioSet::none())?;
+    let order = Arc::new(AtomicUsize::new(0));
+    let spawn = |p: Arc<dyn Process>, order: Arc<AtomicUsize>| {
+        std::thread::spawn(move || {
+            let s = wait_proc(p);
+            (s, order.fetch_add(1, Ordering::SeqCst))
+        })
+    };
+    let te = spawn(e, order.clone());
+    let ti = spawn(Arc::new(Init(c.clone())), order.clone());
+    c.kill(Signal::KILL).map_err(|e| format!("kill: {e}"))?;
+    let (es, eo) = te.join().map_err(|_| "wait thread panicked")?;
+    let (is, io) = ti.join().map_err(|_| "wait thread panicked")?;
+    ensure!(es? == ExitStatus::Signaled(Signal::KILL), "exec status");
+    ensure!(is? == ExitStatus::Signaled(Signal::KILL), "init status");
+    ensure!(
+        eo < io,
+        "the init's exit was reported before the exit of the exec it caused"
+    );
+    Ok(Outcome::Passed)
+}
+
+fn holder_cut(env: &Env) -> CaseResult {
+    let c = env.started(
+        "c",
+        BundleBuilder::new(&["sleep", "1000"]),
+        StdioSet::none(),
+    )?;
+    let (stdio, out, err) = piped()?;
+    let p = exec(
+        &c,
+        &sh("echo before; echo e >&2; sleep 1000 & exit 3"),
+        stdio,
+    )?;
+    let s = wait_proc(p.clone())?;
+    ensure!(s == ExitStatus::Exited(3), "exec: {s}");
+    ensure!(
+        collected(out, "stdout")? == b"before\n",
+        "stdout before the cut lost"
+    );
+    ensure!(
+        collected(err, "stderr")? == b"e\n",
+        "stderr before the cut lost"
+    );
+    let r = p.relay_report().ok_or("no relay report")?;
+    ensure!(
+        r.was_cut(),
+        "a child kept stdout open past the grace, yet the relay reports {r:?}"
+    );
+    Ok(Outcome::Passed)
+}
+
+fn init_holder(env: &Env) -> CaseResult {
+    for (suffix, ns) in [("host", PidNamespace::Host), ("own", PidNamespace::Own)] {
+        let (stdio, out, _err) = piped()?;
+        let c = env.started(
+            suffix,
+            BundleBuilder::new(&sh("echo hi; sleep 1000 & exit 0")).pid_namespace(ns),
+            stdio,
+        )?;
+        let s = wait_init(&c)?;
+        ensure!(s == ExitStatus::Exited(0), "{suffix}: init {s}");
+        ensure!(
+            collected(out, "stdout")? == b"hi\n",
+            "{suffix}: init output lost"
+        );
+        let r = c.relay_report().ok_or("no relay report")?;
+        ensure!(
+            !r.was_cut(),
+            "{suffix}: the holder was killed, yet the relay was cut: {r:?}"
+        );
+    }
+    Ok(Outcome::Passed)
+}
