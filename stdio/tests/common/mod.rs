@@ -1,0 +1,48 @@
+//! Helpers shared by the integration tests: socketpairs, readers, fd counting.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use stdio::RelayConfig;
+
+/// A connected unix stream socket pair: (the relay's end, the test's end).
+pub fn socketpair() -> (OwnedFd, UnixStream) {
+    let (a, b) = UnixStream::pair().expect("socketpair");
+    (OwnedFd::from(a), b)
+}
+
+/// Reads `peer` to end-of-file on a thread; returns everything.
+pub fn collect(mut peer: UnixStream) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        peer.read_to_end(&mut out).expect("read peer");
+        out
+    })
+}
+
+/// Open descriptors of this process.
+pub fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .count()
+}
+
+/// A config with a short grace, for tests.
+pub fn config(grace_ms: u64) -> RelayConfig {
+    RelayConfig {
+        drain_grace: Some(Duration::from_millis(grace_ms)),
+        peer_close_timeout: Duration::from_millis(500),
+        buffer_size: 64 * 1024,
+    }
+}
+
+/// A deterministic pattern, distinct per stream, so reordering or loss shows.
+pub fn pattern(seed: u8, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(31).wrapping_add(seed as u32 * 7) as u8)
+        .collect()
+}

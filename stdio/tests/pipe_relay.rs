@@ -1,0 +1,282 @@
+//! Pipe relay behaviour over real pipes, sockets, files and processes.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{collect, config, pattern, socketpair};
+use runtime_api::{RelayEnd, StdioSet};
+use stdio::PipeRelay;
+
+#[test]
+fn all_output_arrives_and_the_relay_is_complete() {
+    let (out, out_peer) = socketpair();
+    let (err, err_peer) = socketpair();
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(out),
+            stderr: Some(err),
+        },
+        config(2000),
+    )
+    .unwrap();
+    let out_reader = collect(out_peer);
+    let err_reader = collect(err_peer);
+    let data_out = pattern(1, 300_000);
+    let data_err = pattern(2, 70_000);
+    let mut w_out = std::fs::File::from(child.stdout);
+    let mut w_err = std::fs::File::from(child.stderr);
+    drop(child.stdin);
+    w_out.write_all(&data_out).unwrap();
+    w_err.write_all(&data_err).unwrap();
+    drop(w_out);
+    drop(w_err);
+    relay.process_exited();
+    let report = relay.wait();
+    assert_eq!(report.end, RelayEnd::Complete);
+    assert_eq!(report.stdout.relayed, data_out.len() as u64);
+    assert_eq!(report.stderr.relayed, data_err.len() as u64);
+    assert_eq!(out_reader.join().unwrap(), data_out);
+    assert_eq!(err_reader.join().unwrap(), data_err);
+    assert_eq!(relay.try_report(), Some(report));
+}
+
+#[test]
+fn stdin_reaches_the_process_and_stops_at_exit() {
+    let (inp, mut in_peer) = socketpair();
+    let (out, out_peer) = socketpair();
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: Some(inp),
+            stdout: Some(out),
+            stderr: None,
+        },
+        config(2000),
+    )
+    .unwrap();
+    let reader = collect(out_peer);
+    // `cat` echoes stdin to stdout; the peer closes its write side so cat sees end-of-file.
+    let mut cmd = Command::new("/bin/busybox");
+    cmd.args(["cat"])
+        .stdin(Stdio::from(child.stdin))
+        .stdout(Stdio::from(child.stdout))
+        .stderr(Stdio::from(child.stderr));
+    let mut proc = cmd.spawn().unwrap();
+    drop(cmd);
+    let data = pattern(3, 200_000);
+    in_peer.write_all(&data).unwrap();
+    in_peer.shutdown(std::net::Shutdown::Write).unwrap();
+    proc.wait().unwrap();
+    relay.process_exited();
+    let report = relay.wait();
+    assert_eq!(report.end, RelayEnd::Complete);
+    assert_eq!(report.stdin.relayed, data.len() as u64);
+    assert_eq!(reader.join().unwrap(), data);
+}
+
+/// The seed's hang: the exec's child keeps stdout open. All output written before the exit
+/// arrives, the relay ends after the grace, says it was cut, and nothing hangs.
+#[test]
+fn seed_hang_lingering_child_is_cut_after_the_grace() {
+    let (out, out_peer) = socketpair();
+    let grace = Duration::from_millis(300);
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(out),
+            stderr: None,
+        },
+        config(300),
+    )
+    .unwrap();
+    let reader = collect(out_peer);
+    let mut cmd = Command::new("/bin/busybox");
+    cmd.args([
+        "sh",
+        "-c",
+        "sleep 1000 2>/dev/null & echo $! >&2; head -c 1048576 /dev/zero",
+    ])
+    .stdin(Stdio::from(child.stdin))
+    .stdout(Stdio::from(child.stdout))
+    .stderr(Stdio::piped());
+    let mut proc = cmd.spawn().unwrap();
+    drop(cmd);
+    let mut sleeper = String::new();
+    proc.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut sleeper)
+        .unwrap();
+    proc.wait().unwrap();
+    let exited = Instant::now();
+    relay.process_exited();
+    let report = relay.wait();
+    let took = exited.elapsed();
+    // Kill the lingering sleeper so nothing is left behind.
+    let pid: i32 = sleeper.trim().parse().expect("sleeper pid");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL).unwrap();
+    assert_eq!(report.end, RelayEnd::Cut { grace });
+    assert_eq!(report.stdout.relayed, 1 << 20);
+    let got = reader.join().unwrap();
+    assert_eq!(got.len(), 1 << 20);
+    assert!(got.iter().all(|&b| b == 0));
+    // Generous upper bound: "never hangs".
+    assert!(took < Duration::from_secs(10), "relay took {took:?}");
+}
+
+#[test]
+fn peer_gone_early_keeps_draining_and_counts_dropped() {
+    let (out, out_peer) = socketpair();
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(out),
+            stderr: None,
+        },
+        config(2000),
+    )
+    .unwrap();
+    drop(out_peer);
+    let mut w = std::fs::File::from(child.stdout);
+    // Far more than the pipe holds: this would block forever if the relay stopped draining.
+    let data = vec![7u8; 4 << 20];
+    w.write_all(&data).unwrap();
+    drop(w);
+    drop(child.stdin);
+    drop(child.stderr);
+    relay.process_exited();
+    let report = relay.wait();
+    assert_eq!(report.end, RelayEnd::Complete);
+    assert_eq!(
+        report.stdout.relayed + report.stdout.dropped,
+        data.len() as u64
+    );
+    assert!(report.stdout.dropped > 0);
+}
+
+#[test]
+fn regular_file_and_dev_null_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out");
+    let file = std::fs::File::create(&path).unwrap();
+    let null = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .unwrap();
+    let input = dir.path().join("in");
+    let data_in = pattern(9, 100_000);
+    std::fs::write(&input, &data_in).unwrap();
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: Some(OwnedFd::from(std::fs::File::open(&input).unwrap())),
+            stdout: Some(OwnedFd::from(file)),
+            stderr: Some(OwnedFd::from(null)),
+        },
+        config(2000),
+    )
+    .unwrap();
+    let mut cmd = Command::new("/bin/busybox");
+    cmd.args(["sh", "-c", "cat; echo oops >&2"])
+        .stdin(Stdio::from(child.stdin))
+        .stdout(Stdio::from(child.stdout))
+        .stderr(Stdio::from(child.stderr));
+    let mut proc = cmd.spawn().unwrap();
+    drop(cmd);
+    proc.wait().unwrap();
+    relay.process_exited();
+    let report = relay.wait();
+    assert_eq!(report.end, RelayEnd::Complete);
+    assert_eq!(report.stderr.relayed, 5);
+    assert_eq!(std::fs::read(&path).unwrap(), data_in);
+}
+
+#[test]
+fn cut_without_grace_delivers_what_is_readable_and_reports_zero_grace() {
+    let (out, out_peer) = socketpair();
+    let mut cfg = config(0);
+    cfg.drain_grace = None;
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(out),
+            stderr: None,
+        },
+        cfg,
+    )
+    .unwrap();
+    let reader = collect(out_peer);
+    let mut w = std::fs::File::from(child.stdout);
+    w.write_all(b"before the cut").unwrap();
+    relay.process_exited();
+    relay.cut();
+    let report = relay.wait();
+    assert_eq!(
+        report.end,
+        RelayEnd::Cut {
+            grace: Duration::ZERO
+        }
+    );
+    assert_eq!(reader.join().unwrap(), b"before the cut");
+    // The writer is still there, the relay is not: writing now fails instead of blocking.
+    assert!(w.write_all(&[0u8; 1 << 20]).is_err());
+}
+
+#[test]
+fn cut_after_end_of_file_stays_complete() {
+    let (out, out_peer) = socketpair();
+    let mut cfg = config(0);
+    cfg.drain_grace = None;
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(out),
+            stderr: None,
+        },
+        cfg,
+    )
+    .unwrap();
+    let reader = collect(out_peer);
+    let mut w = std::fs::File::from(child.stdout);
+    w.write_all(b"all of it").unwrap();
+    drop(w);
+    drop(child.stdin);
+    drop(child.stderr);
+    relay.process_exited();
+    relay.cut();
+    let report = relay.wait();
+    assert_eq!(report.end, RelayEnd::Complete);
+    assert_eq!(reader.join().unwrap(), b"all of it");
+}
+
+#[test]
+fn no_connections_completes_at_once() {
+    let (relay, child) = PipeRelay::new(StdioSet::none(), config(2000)).unwrap();
+    drop(child);
+    let report = relay.wait();
+    assert_eq!(report.end, RelayEnd::Complete);
+}
+
+#[test]
+fn peer_that_never_closes_is_closed_after_the_timeout() {
+    let (out, mut out_peer) = socketpair();
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(out),
+            stderr: None,
+        },
+        config(2000),
+    )
+    .unwrap();
+    drop(child);
+    // The peer does not close: the relay half-closed, waits peer_close_timeout, then closes.
+    let report = relay.wait();
+    assert_eq!(report.end, RelayEnd::Complete);
+    let mut buf = Vec::new();
+    out_peer.read_to_end(&mut buf).unwrap();
+    assert!(buf.is_empty());
+}
