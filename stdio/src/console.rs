@@ -47,6 +47,9 @@ impl NoCtty for std::fs::OpenOptions {
     }
 }
 
+/// The most descriptors Linux passes in one message (`SCM_MAX_FD`).
+const SCM_MAX_FD: usize = 253;
+
 /// The longest path a unix socket address holds (`sun_path` is 108 bytes with the NUL).
 const MAX_SOCKET_PATH: usize = 107;
 
@@ -139,9 +142,11 @@ fn wait_readable(fd: std::os::fd::BorrowedFd<'_>, deadline: Instant, what: &str)
 fn receive_one_fd(conn: &UnixStream, deadline: Instant) -> io::Result<OwnedFd> {
     conn.set_nonblocking(true)?;
     let mut payload = [0u8; 4096];
-    // Room for more descriptors than expected, so that extra ones are received (and closed)
-    // rather than silently truncated.
-    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 16]);
+    // Room for the most descriptors one message can carry (the kernel merges all SCM_RIGHTS of a
+    // message into one list of at most SCM_MAX_FD = 253), so that extra ones are received and
+    // closed here rather than truncated: nix refuses to parse a truncated control buffer, and
+    // the descriptors that did fit would then leak.
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; SCM_MAX_FD]);
     loop {
         let mut iov = [IoSliceMut::new(&mut payload)];
         let msg = match recvmsg::<UnixAddr>(
