@@ -1,0 +1,141 @@
+//! Bad input: one clear line on stderr, a non-zero exit (125), nothing on stdout, and nothing
+//! left behind (the runc directories stay empty, no container remains).
+//!
+//! These need no root: rtctl refuses the input before any container exists.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+fn runc_args(dirs: &RuncDirs) -> Vec<String> {
+    ensure_plugin("backend-runc");
+    vec![
+        "--backend".into(),
+        "runc".into(),
+        "--backend-config".into(),
+        dirs.config(),
+    ]
+}
+
+#[test]
+fn unknown_backend_name() {
+    let out = output(rtctl().args(["--backend", "nosuch", "run", "examples/bundles/hello"]));
+    assert_one_line_error(&out, "unknown backend \"nosuch\"");
+    // The same through the environment variable.
+    let out = output(
+        rtctl()
+            .env("RTCTL_BACKEND", "nosuch")
+            .args(["run", "examples/bundles/hello"]),
+    );
+    assert_one_line_error(&out, "unknown backend \"nosuch\"");
+}
+
+#[test]
+fn plugin_path_that_is_not_a_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("libbackend_fake.so");
+    std::fs::write(&text, "this is not a shared library\n").unwrap();
+    let out = output(
+        rtctl()
+            .arg("--backend")
+            .arg(&text)
+            .args(["run", "examples/bundles/hello"]),
+    );
+    assert_one_line_error(&out, "not a loadable library");
+    assert!(stderr_text(&out).contains(&text.display().to_string()));
+
+    // A real shared library that is no plugin: no entry symbol.
+    let libc = [
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib/aarch64-linux-gnu/libc.so.6",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists());
+    if let Some(libc) = libc {
+        let out = output(rtctl().args(["--backend", libc, "run", "examples/bundles/hello"]));
+        assert_one_line_error(&out, "no entry symbol");
+    }
+
+    let missing = dir.path().join("nothing-here.so");
+    let out = output(
+        rtctl()
+            .arg("--backend")
+            .arg(&missing)
+            .args(["run", "examples/bundles/hello"]),
+    );
+    assert_one_line_error(&out, "no such file");
+}
+
+#[test]
+fn missing_bundle() {
+    let dirs = RuncDirs::new();
+    let out = output(
+        rtctl()
+            .args(runc_args(&dirs))
+            .args(["run", "examples/bundles/does-not-exist"]),
+    );
+    assert_one_line_error(
+        &out,
+        "bundle examples/bundles/does-not-exist: no such directory",
+    );
+    assert!(dirs.leftovers().is_empty());
+}
+
+#[test]
+fn malformed_config_json() {
+    let dirs = RuncDirs::new();
+    let bundle = tempfile::tempdir().unwrap();
+    std::fs::write(bundle.path().join("config.json"), "{\"process\": [1, 2,").unwrap();
+    let out = output(rtctl().args(runc_args(&dirs)).arg("run").arg(bundle.path()));
+    assert_one_line_error(&out, "config.json is not a valid OCI spec");
+    assert!(dirs.leftovers().is_empty());
+    // The bundle directory is untouched.
+    let entries: Vec<_> = std::fs::read_dir(bundle.path()).unwrap().collect();
+    assert_eq!(entries.len(), 1);
+}
+
+#[test]
+fn invalid_id() {
+    let dirs = RuncDirs::new();
+    for bad in ["../escape", "a b", "", "..", &"x".repeat(200)] {
+        let out = output(rtctl().args(runc_args(&dirs)).args([
+            "run",
+            "examples/bundles/hello",
+            "--id",
+            bad,
+        ]));
+        assert_one_line_error(&out, "--id:");
+        assert!(dirs.leftovers().is_empty());
+    }
+}
+
+#[test]
+fn unknown_scenario_step() {
+    let dirs = RuncDirs::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.scenario");
+    std::fs::write(
+        &file,
+        "create c ../bundles/hello\nstart c\nfrobnicate c\nwait c\n",
+    )
+    .unwrap();
+    let out = output(rtctl().args(runc_args(&dirs)).arg("scenario").arg(&file));
+    assert_one_line_error(&out, ":3: unknown step \"frobnicate\"");
+    assert!(dirs.leftovers().is_empty());
+}
+
+#[test]
+fn missing_scenario_file() {
+    let dirs = RuncDirs::new();
+    let out = output(
+        rtctl()
+            .args(runc_args(&dirs))
+            .args(["scenario", "examples/scenarios/nope.scenario"]),
+    );
+    assert_one_line_error(
+        &out,
+        "scenario examples/scenarios/nope.scenario: no such file",
+    );
+}
