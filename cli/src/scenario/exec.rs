@@ -152,13 +152,14 @@ pub fn run(
         let mut checks = Vec::new();
         let verdict = expect::check_result(&step.expect, &result);
         let step_ok = verdict.is_ok();
-        if !step_ok
-            || step
-                .expect
-                .iter()
-                .any(|e| matches!(e, Expectation::Error(_)))
-        {
-            checks.push(("result".to_string(), verdict));
+        let expected_error = step
+            .expect
+            .iter()
+            .find(|e| matches!(e, Expectation::Error(_)));
+        match expected_error {
+            Some(e) => checks.push((describe(e), verdict)),
+            None if !step_ok => checks.push(("success".to_string(), verdict)),
+            None => {}
         }
         if step_ok {
             let probe = StepProbe {
