@@ -482,3 +482,121 @@ fn cleanup(world: &mut World) -> Vec<String> {
     }
     problems
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse::parse;
+    use runtime_api::mock::{MockContainer, MockRuntime};
+    use runtime_api::{ErrorKind, Signal};
+    use std::io::Write;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn scenario(text: &str) -> Scenario {
+        parse(Path::new("s.scenario"), text).unwrap()
+    }
+
+    /// A container whose init writes `out` to its stdout connection and exits with `code`
+    /// once started; counts the cleanup calls.
+    fn container(code: i32, kills: Arc<AtomicUsize>, deletes: Arc<AtomicUsize>) -> MockContainer {
+        let mut c = MockContainer::new();
+        c.expect_pid().return_const(7);
+        c.expect_start().returning(|| Ok(()));
+        c.expect_wait()
+            .returning(move || Ok(ExitStatus::Exited(code)));
+        c.expect_relay_report().return_const(None);
+        c.expect_state()
+            .returning(|| Err(Error::new(ErrorKind::Backend, "state refused")));
+        c.expect_resume()
+            .returning(|| Err(Error::new(ErrorKind::NotRunning, "container not paused")));
+        c.expect_kill().returning(move |sig| {
+            assert_eq!(sig, Signal::KILL);
+            kills.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+        c.expect_delete().returning(move || {
+            deletes.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+        c
+    }
+
+    fn runtime(code: i32, kills: Arc<AtomicUsize>, deletes: Arc<AtomicUsize>) -> MockRuntime {
+        let mut rt = MockRuntime::new();
+        rt.expect_create_container()
+            .returning(move |_, id, _, stdio| {
+                assert_eq!(id, "p-c");
+                let mut out = std::fs::File::from(stdio.stdout.expect("stdout captured"));
+                out.write_all(b"hi\n").unwrap();
+                // Dropping `stdio` closes the connections, as the runtime does at the end of
+                // the relay.
+                Ok(Box::new(container(code, kills.clone(), deletes.clone())))
+            });
+        rt
+    }
+
+    fn options() -> RunOptions {
+        RunOptions {
+            id_prefix: "p-".into(),
+            sandbox_id: "s".into(),
+        }
+    }
+
+    #[test]
+    fn passing_run_reports_each_step_and_deletes_once() {
+        let (kills, deletes) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let rt = runtime(0, kills.clone(), deletes.clone());
+        let s = scenario("create c b\nstart c\nwait c expect exit 0 stdout \"hi\\n\"\ndelete c\n");
+        let mut reports = Vec::new();
+        let outcome = run(&rt, &s, &options(), &mut |r| reports.push(r.clone()));
+        assert_eq!(outcome.failure, None);
+        assert_eq!(outcome.steps_run, 4);
+        assert_eq!(reports.len(), 4);
+        assert_eq!(reports[2].checks.len(), 2);
+        assert!(reports[2].checks.iter().all(|(_, v)| v.is_ok()));
+        assert_eq!(kills.load(Ordering::SeqCst), 0, "nothing to clean up");
+        assert_eq!(deletes.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn failed_expectation_stops_the_run_and_cleans_up() {
+        let (kills, deletes) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let rt = runtime(0, kills.clone(), deletes.clone());
+        let s = scenario("create c b\nstart c expect status paused\nwait c\n");
+        // `status` asks the container for its state: refuse, so the expectation fails.
+        let outcome = run(&rt, &s, &options(), &mut |_| {});
+        let failure = outcome.failure.expect("the status expectation fails");
+        assert_eq!(failure.line, 2);
+        assert_eq!(outcome.steps_run, 2);
+        assert_eq!(kills.load(Ordering::SeqCst), 1, "cleanup kills init");
+        assert_eq!(
+            deletes.load(Ordering::SeqCst),
+            1,
+            "cleanup deletes the container"
+        );
+        assert!(outcome.cleanup_problems.is_empty());
+    }
+
+    #[test]
+    fn unexpected_error_fails_and_expected_error_passes() {
+        let (kills, deletes) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut rt = MockRuntime::new();
+        rt.expect_create_container()
+            .returning(|_, _, _, _| Err(Error::new(ErrorKind::InvalidSpec, "no config.json")));
+        let s = scenario("create c b expect error invalid_spec\n");
+        let outcome = run(&rt, &s, &options(), &mut |_| {});
+        assert_eq!(outcome.failure, None);
+        let s = scenario("create c b\n");
+        let outcome = run(&rt, &s, &options(), &mut |_| {});
+        let failure = outcome.failure.unwrap();
+        assert!(
+            failure.message.contains("the step failed: invalid spec"),
+            "{failure:?}"
+        );
+        assert_eq!(
+            kills.load(Ordering::SeqCst) + deletes.load(Ordering::SeqCst),
+            0
+        );
+    }
+}
