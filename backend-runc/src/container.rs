@@ -171,7 +171,6 @@ impl Shared {
                     tracing::error!(pid = e.pid, "exec still running after init exit");
                 }
             }
-            self.claim.reaper().reap_orphans();
         })
     }
 
@@ -276,7 +275,11 @@ impl Process for RuncContainer {
         if sh.init.deleted.swap(true, Ordering::SeqCst) {
             return Err(sh.err(ErrorKind::NotFound, "the container was deleted"));
         }
-        sh.claim.reaper().reap_orphans();
+        if !sh.owns_pid_namespace {
+            // Orphans of a container in a shared pid namespace are ours; the claim goes with
+            // the container.
+            sh.claim.reaper().reap_orphans();
+        }
         if let Err(e) = sh.dir.remove() {
             tracing::warn!(error = %e, "removing the state directory");
         }

@@ -297,15 +297,13 @@ impl Reaper {
                 // SAFETY: reads 8 bytes into a valid u64 from our nonblocking eventfd.
                 unsafe { libc::read(self.wake.as_raw_fd(), (&mut buf as *mut u64).cast(), 8) };
             }
-            let mut any_exit = false;
             for (fd, pid) in fds[1..].iter().zip(pids) {
-                if fd.revents == 0 {
-                    continue;
+                if fd.revents != 0 {
+                    self.collect(pid);
                 }
-                any_exit = true;
-                self.collect(pid);
             }
-            if scanning && (any_exit || last_scan.elapsed() >= ORPHAN_SCAN_INTERVAL) {
+            // Periodic only: rule 1 and delete scan on demand where orphans are expected.
+            if scanning && last_scan.elapsed() >= ORPHAN_SCAN_INTERVAL {
                 last_scan = Instant::now();
                 self.reap_orphans();
             }
