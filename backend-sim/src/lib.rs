@@ -1,7 +1,120 @@
-//! The deterministic simulator backend.
+//! The deterministic simulator backend: a container runtime with no real containers, whose
+//! every decision comes from a seed.
+//!
+//! Users test their supervisors and shims against it without root, in milliseconds; the
+//! property suites explore thousands of scenarios through it. It implements the same
+//! [`runtime_api`] traits as the runc backend, with the same error kinds for the same misuse,
+//! and is loadable as a plugin (`libbackend_sim.so`, backend name `"sim"`) or linkable as an
+//! rlib ([`open`], [`open_from_json`]).
+//!
+//! # Determinism
+//!
+//! One seeded RNG ([`rng`]), a virtual clock that jumps to the next event ([`clock`]), a
+//! scheduler that picks the next runnable step with the RNG ([`scheduler`]); no wall-clock
+//! reads and no unordered iteration in decisions. The same seed and the same sequence of API
+//! calls from one thread give a byte-identical [`trace`]. The seed comes from the `seed`
+//! configuration key, else the `RTL_SIM_SEED` environment variable, else a fixed default;
+//! [`selfcheck`] runs a scenario twice to compare, and prints the seed of a failed run with
+//! the way to replay it (`RTL_SIM_SEED=<n>`).
+//!
+//! Virtual time moves only inside blocking calls (`wait`, until the awaited process is done)
+//! and the `advance` extension; a simulated `sleep 3600` is one clock jump. Other calls act at
+//! the current virtual instant. The one input that comes from outside is a process's stdin:
+//! it is read only when nothing else can happen in virtual time, so runs that feed stdin are
+//! replayable as long as the bytes arrive the same way.
+//!
+//! # Kernel model ([`kernel`])
+//!
+//! - pid namespaces: owned (`pid` entry without path; the init is pid 1), shared with the
+//!   host (no entry), or joined by path (`/proc/<pid>/ns/pid` of another simulated process);
+//! - the death of a namespace's init kills every other member (SIGKILL);
+//! - orphans are adopted by their namespace's init, or by the runtime (a subreaper that reaps
+//!   at once) in the host namespace; exited processes stay zombies until their parent reaps
+//!   them (a shell reaps between commands and while waiting for a foreground child; a program
+//!   such as `sleep` never reaps);
+//! - signals: default actions, `trap` handlers, and a namespace init ignoring every signal it
+//!   has no handler for (SIGKILL/SIGSTOP from outside its namespace still act);
+//! - cgroups (`linux.cgroupsPath`, default `/<id>`) possibly shared by several containers;
+//!   `pause` freezes the cgroup, and the runc-style kill-all (`runc kill --all`) signals every
+//!   process in it;
+//! - stdio fds inherited by children; a stream reaches end-of-file only when its last holder
+//!   closes it.
+//!
+//! Rule 1 is applied in the simulator's init-exit path (the runtime's reaper): when the init
+//! of a container that does not own its pid namespace exits, a kill-all over its cgroup is
+//! issued (and recorded in the trace and in [`SimRuntime::kill_alls`]) before `wait` on the
+//! init can return; when it owns its namespace, no cgroup-wide kill is issued (the
+//! namespace's death kills the rest). [`config::Mutations`] break these rules on purpose, for
+//! suites that must show they catch the mistakes.
+//!
+//! # Shell subset ([`shell`])
+//!
+//! A process's `args` must be `["sh", "-c", SCRIPT]` (also `/bin/sh`, `ash`) or a single
+//! command of the subset (`["sleep", "5"]`). The script language:
+//!
+//! - lists: `;`, newlines, `&` (background job, a forked subshell), `&&`, `||`; `#` comments;
+//! - words: plain, `'single'`, `"double"` (with `\` escapes), `\x`; parameters `$!` (last
+//!   background pid), `$?` (last status), `$$` (the shell's pid in its namespace);
+//! - redirections: `>&2`, `1>&2` (stdout to stderr), `2>&1` (stderr to stdout);
+//! - builtins: `echo [-n] [-e] ...`, `printf FORMAT [ARG...]` (`%s %b %c %d %i %u %x %o %%`,
+//!   widths, `\n \t \\ \0NNN` escapes, format reused for extra arguments), `exit [N]`,
+//!   `true`, `false`, `:`, `kill [-SIG | -N | -s SIG] PID|%N|$!|$$ ...`,
+//!   `trap 'ACTION' SIG...` (also `trap '' SIG` to ignore, `trap - SIG` to reset, `EXIT`),
+//!   `wait [PID|%N ...]`;
+//! - programs (forked, or exec'd when last in the script and no trap was set, as busybox ash
+//!   does): `sleep N[s|m|h|d]...` (fractions allowed), `cat` (stdin to stdout; `cat -`),
+//!   `head -c N /dev/zero`.
+//!
+//! Anything else — pipes, file redirections, other parameters or commands, keywords,
+//! substitutions, globs — is refused at `create`/`exec` with
+//! [`InvalidSpec`](runtime_api::ErrorKind::InvalidSpec) naming the unsupported word.
+//!
+//! # Output and relays ([`relay`])
+//!
+//! Output goes through the real `stdio::PipeRelay` / `stdio::TtyRelay` over real pipes or a
+//! real pty, so rule 2 is exercised on the shipping relay code; the relays run without a
+//! timer, and the simulator calls `process_exited` at the virtual exit and `cut` when the
+//! virtual drain grace (`drain_grace_ms`) expires with a writer still holding the stream.
+//!
+//! # Faults ([`config::Faults`])
+//!
+//! Off by default; each fault point fires with its configured probability, decided by the
+//! seed: runc-like command failures, spawn (fork) failures, early peer disconnect, slow peer,
+//! stdin never closed, a child that holds stdio. See [`config::Faults`] for each effect.
+//!
+//! # Inspection ([`inspect`])
+//!
+//! [`SimRuntime`] exposes the kernel's ground truth (processes alive or zombie, kill-alls
+//! issued, relay facts), the clock, the seed and the trace (text and Chrome/Perfetto JSON),
+//! in Rust and through `Runtime::extension` methods, documented in [`inspect`].
+
+#![warn(missing_docs)]
 
 pub mod clock;
 pub mod config;
+mod container;
+pub mod fault;
+pub mod inspect;
+pub mod kernel;
+mod process;
+pub mod relay;
 pub mod rng;
+mod runtime;
+pub mod scheduler;
+pub mod selfcheck;
 pub mod shell;
+mod sim;
 pub mod trace;
+mod world;
+
+pub use config::{Config, Faults, Mutations, SEED_ENV};
+pub use container::SimContainer;
+pub use inspect::{ProcSnapshot, RelayFacts};
+pub use kernel::KillAllRecord;
+pub use process::SimProcess;
+pub use runtime::{open, open_from_json, SimRuntime};
+
+/// The simulator's backend, as `Config` + `open` (the names every backend crate exports).
+pub type Backend = SimRuntime;
+
+plugin::export_backend!(name = "sim", open = crate::open_from_json);

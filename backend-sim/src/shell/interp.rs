@@ -205,7 +205,7 @@ impl Shell {
     pub fn step(&mut self, env: &mut dyn ShellEnv) -> Outcome {
         // Reap, as waitpid(-1) does while the shell waits or between commands.
         let reaped = env.reap_children();
-        let mut progressed = !reaped.is_empty();
+        let progressed = !reaped.is_empty();
         for (gpid, st) in reaped {
             self.reaped.insert(gpid, st);
         }

@@ -1,0 +1,345 @@
+//! The scheduler: picks the next step of the simulated world.
+//!
+//! One step is one thing: finish a write the pipe could not take, cut a relay whose grace
+//! expired, run one step of one runnable process (chosen with the RNG among all runnable
+//! ones, in pid order), jump the clock to the next timer, or take input that arrived from
+//! outside (stdin). Each process step costs a seeded 1-20 µs of virtual time, so processes
+//! interleave differently under different seeds and identically under the same seed.
+
+use crate::clock::Instant;
+use crate::kernel::file::{try_read, ReadResult};
+use crate::kernel::{ProcState, Program, StreamFd};
+use crate::shell::{ForkFailed, Outcome, Redirect, Script, Shell, ShellEnv, Stream, Utility};
+use crate::world::World;
+use runtime_api::{ExitStatus, Signal};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Virtual cost of one process step, in ns (inclusive bounds).
+pub const STEP_COST_NS: (u64, u64) = (1_000, 20_000);
+/// Largest chunk `head` writes in one step.
+pub const HEAD_CHUNK: u64 = 64 * 1024;
+
+/// What [`World::step`] did.
+pub(crate) enum StepResult {
+    /// The world changed.
+    Progressed,
+    /// Nothing can happen until one of these fds is ready (`true`: writable, `false`:
+    /// readable) or another thread calls the API.
+    Idle(Vec<(Arc<StreamFd>, bool)>),
+    /// The deadline was reached before the next event.
+    Deadline,
+}
+
+impl World {
+    fn runnable(&self) -> Vec<i32> {
+        let now = self.clock.now();
+        self.kernel
+            .procs
+            .values()
+            .filter(|p| {
+                p.state == ProcState::Alive
+                    && !p.stopped
+                    && !p.stuck
+                    && p.pending_write.is_empty()
+                    && !self.is_frozen(&p.cgroup)
+            })
+            .filter(|p| match &p.program {
+                Program::Shell(sh) => {
+                    sh.wants_step(self.has_zombie_child(p.pid), self.has_child(p.pid))
+                }
+                Program::Sleep { until } => *until <= now,
+                Program::Head { .. } => true,
+                Program::Cat { buf, eof } => !buf.is_empty() || *eof,
+                Program::AwaitStart(_) | Program::Gone => false,
+            })
+            .map(|p| p.pid)
+            .collect()
+    }
+
+    /// Advances the world by one step (see the module documentation). With a deadline, does
+    /// not move the clock past it.
+    pub(crate) fn step(&mut self, deadline: Option<Instant>) -> StepResult {
+        if deadline.is_some_and(|d| self.clock.now() >= d) {
+            return StepResult::Deadline;
+        }
+        // 1. Writes in flight come first: virtual time stands still until the pipe takes them.
+        let writers: Vec<i32> = self
+            .kernel
+            .procs
+            .values()
+            .filter(|p| !p.pending_write.is_empty() && !p.stuck)
+            .map(|p| p.pid)
+            .collect();
+        for pid in writers {
+            if let Some(file) = self.flush_pending(pid) {
+                if self
+                    .kernel
+                    .streams
+                    .get(&file.id)
+                    .is_some_and(|s| s.reader_gone)
+                {
+                    if let Some(p) = self.kernel.procs.get_mut(&pid) {
+                        p.stuck = true;
+                    }
+                    self.trace.record(
+                        self.clock.now(),
+                        pid,
+                        "blocked",
+                        "write to a pipe nobody reads any more: blocked until killed",
+                    );
+                    continue;
+                }
+                return StepResult::Idle(vec![(file, true)]);
+            }
+        }
+        // 2. Relays whose grace expired.
+        self.fire_graces();
+        // 3. A runnable process.
+        let runnable = self.runnable();
+        if !runnable.is_empty() {
+            let pick = runnable[self.rng.below(runnable.len() as u64) as usize];
+            if runnable.len() > 1 {
+                self.trace.record(
+                    self.clock.now(),
+                    pick,
+                    "schedule",
+                    format!("picked among {runnable:?}"),
+                );
+            }
+            self.run_step(pick);
+            let cost = self.rng.range_inclusive(STEP_COST_NS.0, STEP_COST_NS.1);
+            self.clock.advance_by(cost);
+            return StepResult::Progressed;
+        }
+        // 4. The next timer.
+        if let Some(t) = self.next_timer() {
+            if deadline.is_some_and(|d| t > d) {
+                return StepResult::Deadline;
+            }
+            self.clock.advance_to(t);
+            return StepResult::Progressed;
+        }
+        // 5. Input from outside.
+        let readers: Vec<(i32, Arc<StreamFd>)> = self
+            .kernel
+            .procs
+            .values()
+            .filter(|p| p.state == ProcState::Alive && !p.stopped && !self.is_frozen(&p.cgroup))
+            .filter(|p| matches!(&p.program, Program::Cat { buf, eof } if buf.is_empty() && !eof))
+            .filter_map(|p| p.slots.stdin.clone().map(|f| (p.pid, f)))
+            .collect();
+        let mut waits = Vec::new();
+        for (pid, file) in readers {
+            match try_read(&file) {
+                ReadResult::WouldBlock => waits.push((file, false)),
+                got => {
+                    let now = self.clock.now();
+                    if let Some(Program::Cat { buf, eof }) =
+                        self.kernel.procs.get_mut(&pid).map(|p| &mut p.program)
+                    {
+                        match got {
+                            ReadResult::Data(d) => {
+                                self.trace.record(
+                                    now,
+                                    pid,
+                                    "stdin",
+                                    format!("read {} bytes", d.len()),
+                                );
+                                *buf = d;
+                            }
+                            _ => {
+                                self.trace.record(now, pid, "stdin", "end-of-file");
+                                *eof = true;
+                            }
+                        }
+                    }
+                    return StepResult::Progressed;
+                }
+            }
+        }
+        StepResult::Idle(waits)
+    }
+
+    /// Runs one step of process `pid`.
+    fn run_step(&mut self, pid: i32) {
+        let Some(p) = self.kernel.procs.get_mut(&pid) else {
+            return;
+        };
+        match &mut p.program {
+            Program::Shell(_) => {
+                let Program::Shell(mut shell) = std::mem::replace(&mut p.program, Program::Gone)
+                else {
+                    unreachable!()
+                };
+                let ns = p.ns;
+                let mut ctx = ShellCtx {
+                    world: self,
+                    pid,
+                    ns,
+                    self_signals: Vec::new(),
+                };
+                let outcome = shell.step(&mut ctx);
+                let self_signals = ctx.self_signals;
+                if self.is_alive(pid) {
+                    if let Some(p) = self.kernel.procs.get_mut(&pid) {
+                        p.program = Program::Shell(shell);
+                    }
+                    match outcome {
+                        Outcome::Exit(code) => self.exit_process(pid, ExitStatus::Exited(code)),
+                        Outcome::Exec(utility, argv, redirect) => {
+                            self.exec_utility(pid, utility, argv, redirect)
+                        }
+                        Outcome::Ran | Outcome::Blocked => {}
+                    }
+                }
+                for sig in self_signals {
+                    if self.is_alive(pid) {
+                        let _ = self.send_signal(pid, sig, Some(ns));
+                    }
+                }
+            }
+            Program::Sleep { .. } => self.exit_process(pid, ExitStatus::Exited(0)),
+            Program::Head { remaining } => {
+                if *remaining == 0 {
+                    self.exit_process(pid, ExitStatus::Exited(0));
+                } else {
+                    let n = (*remaining).min(HEAD_CHUNK);
+                    *remaining -= n;
+                    self.sys_write(pid, Stream::Out, &vec![0u8; n as usize]);
+                }
+            }
+            Program::Cat { buf, eof } => {
+                if !buf.is_empty() {
+                    let data = std::mem::take(buf);
+                    self.sys_write(pid, Stream::Out, &data);
+                } else if *eof {
+                    self.exit_process(pid, ExitStatus::Exited(0));
+                }
+            }
+            Program::AwaitStart(_) | Program::Gone => {}
+        }
+    }
+}
+
+/// The kernel as a shell sees it, for one step of process `pid`.
+struct ShellCtx<'w> {
+    world: &'w mut World,
+    pid: i32,
+    ns: u64,
+    /// Signals the shell sent itself (`kill $$`), delivered after its step.
+    self_signals: Vec<Signal>,
+}
+
+impl ShellEnv for ShellCtx<'_> {
+    fn own_pid(&self) -> i32 {
+        self.world
+            .kernel
+            .procs
+            .get(&self.pid)
+            .map(|p| p.local_pid)
+            .unwrap_or(self.pid)
+    }
+
+    fn write(&mut self, stream: Stream, bytes: &[u8]) {
+        self.world.sys_write(self.pid, stream, bytes);
+    }
+
+    fn fork_script(
+        &mut self,
+        script: Arc<Script>,
+        ignored: BTreeSet<i32>,
+        redirect: Redirect,
+    ) -> Result<(i32, i32), ForkFailed> {
+        self.check_fork()?;
+        let argv = self.world.kernel.procs[&self.pid].argv.clone();
+        let child = self
+            .world
+            .fork(
+                self.pid,
+                argv,
+                Program::Shell(Box::new(Shell::new(script, ignored))),
+                redirect,
+            )
+            .ok_or(ForkFailed)?;
+        Ok((self.world.kernel.procs[&child].local_pid, child))
+    }
+
+    fn fork_utility(
+        &mut self,
+        utility: Utility,
+        argv: Vec<String>,
+        redirect: Redirect,
+    ) -> Result<i32, ForkFailed> {
+        self.check_fork()?;
+        let child = self
+            .world
+            .fork(self.pid, argv, Program::Gone, redirect)
+            .ok_or(ForkFailed)?;
+        let program = self.world.start_utility(child, &utility);
+        if let Some(p) = self.world.kernel.procs.get_mut(&child) {
+            p.program = program;
+        }
+        Ok(child)
+    }
+
+    fn kill(&mut self, pid: i32, signal: Signal) -> Result<(), String> {
+        let target = if pid > 0 {
+            self.world.ns_lookup(self.ns, pid)
+        } else {
+            None
+        };
+        let Some(target) = target else {
+            return Err("No such process".to_string());
+        };
+        if target == self.pid {
+            self.self_signals.push(signal);
+            return Ok(());
+        }
+        self.world.send_signal(target, signal, Some(self.ns))
+    }
+
+    fn reap_children(&mut self) -> Vec<(i32, ExitStatus)> {
+        let zombies: Vec<i32> = self
+            .world
+            .kernel
+            .procs
+            .values()
+            .filter(|c| c.ppid == self.pid && c.state != ProcState::Alive)
+            .map(|c| c.pid)
+            .collect();
+        zombies
+            .into_iter()
+            .filter_map(|z| self.world.reap(z, self.pid).map(|st| (z, st)))
+            .collect()
+    }
+
+    fn has_children(&self) -> bool {
+        self.world.has_child(self.pid)
+    }
+
+    fn note(&mut self, what: &str) {
+        self.world
+            .trace
+            .record(self.world.clock.now(), self.pid, "step", what);
+    }
+}
+
+impl ShellCtx<'_> {
+    fn check_fork(&mut self) -> Result<(), ForkFailed> {
+        if self
+            .world
+            .rng
+            .chance(self.world.config.faults.spawn_failure)
+        {
+            self.world.trace.record(
+                self.world.clock.now(),
+                self.pid,
+                "fault",
+                "fork fails (EAGAIN)",
+            );
+            return Err(ForkFailed);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+//! The driver: runs the simulated world forward inside blocking API calls.
+//!
+//! The world lives behind one mutex. Virtual time only moves inside `wait` (until the awaited
+//! process is done) and the `advance` extension; every other API call acts at the current
+//! virtual instant. When nothing can happen in virtual time (every process waits for input
+//! from outside, or a pipe is full), the waiting thread releases the mutex and blocks on the
+//! real fds involved plus a wake-up pipe that every API call pokes, so that another thread's
+//! `kill` or the relay draining a pipe resumes the simulation.
+
+use crate::clock::Instant;
+use crate::scheduler::StepResult;
+use crate::world::World;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The world and the means to wait for it.
+pub(crate) struct Shared {
+    world: Mutex<World>,
+    cond: Condvar,
+    wake_read: OwnedFd,
+    wake_write: OwnedFd,
+}
+
+impl Shared {
+    pub(crate) fn new(world: World) -> std::io::Result<Shared> {
+        let (wake_read, wake_write) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
+        Ok(Shared {
+            world: Mutex::new(world),
+            cond: Condvar::new(),
+            wake_read,
+            wake_write,
+        })
+    }
+
+    /// Locks the world. A panic in another thread does not make the world unusable: the
+    /// simulator's state is plain data, consistent between steps.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Tells a thread blocked on outside input that the world changed.
+    pub(crate) fn notify(&self) {
+        self.cond.notify_all();
+        let _ = nix::unistd::write(self.wake_write.as_fd(), &[1]);
+    }
+
+    fn drain_wake(&self) {
+        let mut buf = [0u8; 64];
+        while let Ok(n) = nix::unistd::read(self.wake_read.as_fd(), &mut buf) {
+            if n == 0 {
+                break;
+            }
+        }
+    }
+
+    /// Blocks (real time) until one of `waits` is ready or another thread pokes the world.
+    fn block_outside<'a>(
+        &'a self,
+        mut g: MutexGuard<'a, World>,
+        waits: Vec<(std::sync::Arc<crate::kernel::StreamFd>, bool)>,
+    ) -> MutexGuard<'a, World> {
+        if g.polling {
+            return self.cond.wait(g).unwrap_or_else(|p| p.into_inner());
+        }
+        g.polling = true;
+        drop(g);
+        {
+            let mut fds: Vec<PollFd<'_>> = waits
+                .iter()
+                .map(|(f, writable)| {
+                    PollFd::new(
+                        f.fd.as_fd(),
+                        if *writable {
+                            PollFlags::POLLOUT
+                        } else {
+                            PollFlags::POLLIN
+                        },
+                    )
+                })
+                .collect();
+            fds.push(PollFd::new(self.wake_read.as_fd(), PollFlags::POLLIN));
+            let _ = poll(&mut fds, PollTimeout::NONE);
+        }
+        self.drain_wake();
+        let mut g = self.lock();
+        g.polling = false;
+        self.cond.notify_all();
+        g
+    }
+
+    /// Runs the world until `done` holds.
+    pub(crate) fn run_until<'a>(
+        &'a self,
+        mut g: MutexGuard<'a, World>,
+        done: impl Fn(&World) -> bool,
+    ) -> MutexGuard<'a, World> {
+        loop {
+            if done(&g) {
+                return g;
+            }
+            match g.step(None) {
+                StepResult::Progressed | StepResult::Deadline => {}
+                StepResult::Idle(waits) => g = self.block_outside(g, waits),
+            }
+        }
+    }
+
+    /// Runs the world for `d` of virtual time; returns the new time.
+    pub(crate) fn advance(&self, d: Duration) -> Instant {
+        let mut g = self.lock();
+        let target = g.clock.now().after(d);
+        loop {
+            match g.step(Some(target)) {
+                StepResult::Progressed => {}
+                StepResult::Deadline => break,
+                StepResult::Idle(waits) => {
+                    // Only a full pipe is worth waiting for; stdin may never come.
+                    let writes: Vec<_> = waits.into_iter().filter(|(_, w)| *w).collect();
+                    if writes.is_empty() {
+                        break;
+                    }
+                    g = self.block_outside(g, writes);
+                }
+            }
+        }
+        g.clock.advance_to(target);
+        let now = g.clock.now();
+        g.trace.record(now, 0, "advance", format!("by {d:?}"));
+        drop(g);
+        self.notify();
+        now
+    }
+}
