@@ -36,7 +36,7 @@ pub enum LoadError {
     },
     /// The library has no entry symbol (it is not a plugin, or its file was renamed: the
     /// symbol's name comes from the file name, see
-    /// [`abi::entry_symbol_name`](crate::abi::entry_symbol_name)).
+    /// [`abi::entry_symbol_name`]).
     #[error("plugin {}: no entry symbol {symbol:?}: {message}", path.display())]
     MissingEntry {
         /// The path given to [`load`].
