@@ -36,6 +36,14 @@ use crate::reactor::Ctx;
 /// Bytes a stream may move in one turn before it yields to the other relays of its reactor.
 const BUDGET: usize = 1 << 20;
 
+/// A stream that has moved this much is a bulk stream: its pipe grows to [`BULK_PIPE_SIZE`].
+const BULK_AFTER: u64 = 1 << 20;
+
+/// The pipe capacity of a bulk stream (the default `pipe-max-size`). Fewer, larger transfers
+/// mean fewer wake-ups of the writer, the reactor and the reader per byte; idle and small
+/// streams keep the default 64 KiB.
+const BULK_PIPE_SIZE: i32 = 1 << 20;
+
 /// Which of the process's streams this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Role {
@@ -101,6 +109,8 @@ pub(crate) struct Stream {
     quota: Option<usize>,
     peer_gone: bool,
     splice: bool,
+    /// Whether the source pipe was already considered for growth.
+    grown: bool,
     cut_off: bool,
     deadline: Option<Instant>,
     relayed: u64,
@@ -125,6 +135,7 @@ impl Stream {
             quota: None,
             peer_gone: false,
             splice,
+            grown: false,
             cut_off: false,
             deadline: None,
             relayed: 0,
@@ -180,7 +191,13 @@ impl Stream {
             if budget == 0 {
                 return Step::Yield;
             }
-            let mut limit = cfg.buffer().min(budget);
+            // Splice holds nothing in user space: the pipe itself is its bounded buffer.
+            let buffered = !self.splice || self.peer_gone;
+            let mut limit = if buffered {
+                cfg.buffer().min(budget)
+            } else {
+                budget
+            };
             if let Some(quota) = self.quota {
                 if quota == 0 {
                     self.end_of_quota(eps);
@@ -202,6 +219,10 @@ impl Stream {
             return Pull::Eof;
         };
         if let (true, false, Some(dst)) = (self.splice, self.peer_gone, self.dst) {
+            if !self.grown && self.relayed >= BULK_AFTER {
+                self.grown = true;
+                grow_pipe(eps, src);
+            }
             let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE;
             return match splice(eps.fd(src), None, eps.fd(dst), None, limit, flags) {
                 Ok(0) => Pull::Eof,
@@ -479,6 +500,23 @@ impl Stream {
             }
             Phase::Done => {}
         }
+    }
+}
+
+/// Grows the pipe of a bulk stream, as root only.
+///
+/// For an unprivileged user, pipe capacity counts against `fs.pipe-user-pages-soft`; once over
+/// it, every new pipe of that user is created with two pages. Growing is an optimisation that
+/// must not degrade other pipes, so without privilege the default size is kept.
+fn grow_pipe(eps: &Endpoints, src: Slot) {
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    if let Err(e) = nix::fcntl::fcntl(
+        eps.fd(src),
+        nix::fcntl::FcntlArg::F_SETPIPE_SZ(BULK_PIPE_SIZE),
+    ) {
+        tracing::debug!(error = %e, "stdio relay: cannot grow a bulk stream's pipe; keeping its size");
     }
 }
 

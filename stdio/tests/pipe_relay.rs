@@ -280,3 +280,89 @@ fn peer_that_never_closes_is_closed_after_the_timeout() {
     out_peer.read_to_end(&mut buf).unwrap();
     assert!(buf.is_empty());
 }
+
+#[test]
+fn stdin_stops_when_the_process_exits() {
+    let (inp, mut in_peer) = socketpair();
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: Some(inp),
+            stdout: None,
+            stderr: None,
+        },
+        config(2000),
+    )
+    .unwrap();
+    let mut process_stdin = std::fs::File::from(child.stdin);
+    in_peer.write_all(b"early").unwrap();
+    let mut buf = [0u8; 5];
+    process_stdin.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"early");
+    // The peer keeps its side open; the exit alone ends stdin: the process side sees EOF.
+    relay.process_exited();
+    let mut rest = Vec::new();
+    process_stdin.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+    let report = relay.wait();
+    assert_eq!(report.end, RelayEnd::Complete);
+    assert_eq!(report.stdin.relayed, 5);
+    // The connection was closed by the relay.
+    let mut tail = Vec::new();
+    in_peer.read_to_end(&mut tail).unwrap();
+}
+
+/// A peer that does not read pushes back on the writer: it blocks after a bounded amount
+/// (pipe + relay buffer + socket buffer), and the relay's memory stays bounded.
+#[test]
+fn slow_peer_gets_back_pressure() {
+    let (out, out_peer) = socketpair();
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(out),
+            stderr: None,
+        },
+        config(2000),
+    )
+    .unwrap();
+    let writer = std::fs::File::from(child.stdout);
+    nix::fcntl::fcntl(
+        &writer,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
+    let mut written = 0usize;
+    let chunk = vec![1u8; 16 * 1024];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Write until the pipe stays full (the relay has stopped taking data).
+    let mut full_since: Option<Instant> = None;
+    while Instant::now() < deadline {
+        match (&writer).write(&chunk) {
+            Ok(n) => {
+                written += n;
+                full_since = None;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                let since = *full_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > Duration::from_millis(200) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    // 64 KiB pipe + 64 KiB relay buffer + the socket's buffers (a few hundred KiB at most).
+    assert!(
+        written < 4 << 20,
+        "{written} bytes accepted without a reader"
+    );
+    let reader = collect(out_peer);
+    drop(writer);
+    drop(child.stdin);
+    drop(child.stderr);
+    relay.process_exited();
+    let report = relay.wait();
+    assert_eq!(report.end, RelayEnd::Complete);
+    assert_eq!(reader.join().unwrap().len(), written);
+}

@@ -237,15 +237,31 @@ fn run(s: &Scenario) -> Result<(), TestCaseError> {
     let streams = [report.stdout, report.stderr];
     for k in 0..2 {
         let total = want[k].len() as u64;
-        prop_assert_eq!(streams[k].relayed + streams[k].dropped, total, "stream {}", k);
+        prop_assert_eq!(
+            streams[k].relayed + streams[k].dropped,
+            total,
+            "stream {}",
+            k
+        );
         match s.readers[k] {
             Reader::DisconnectAfter(limit) => {
-                prop_assert_eq!(&got[k][..], &want[k][..got[k].len()], "stream {} not a prefix", k);
+                prop_assert_eq!(
+                    &got[k][..],
+                    &want[k][..got[k].len()],
+                    "stream {} not a prefix",
+                    k
+                );
                 prop_assert_eq!(got[k].len(), limit.min(want[k].len()));
             }
             _ => {
                 prop_assert_eq!(streams[k].dropped, 0);
-                prop_assert!(got[k] == want[k], "stream {} differs: got {} of {} bytes", k, got[k].len(), want[k].len());
+                prop_assert!(
+                    got[k] == want[k],
+                    "stream {} differs: got {} of {} bytes",
+                    k,
+                    got[k].len(),
+                    want[k].len()
+                );
             }
         }
     }

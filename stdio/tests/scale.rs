@@ -34,7 +34,11 @@ fn thousand_concurrent_relays_share_the_reactor_threads() {
     // About 8 descriptors per relay on both sides together.
     let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
     setrlimit(Resource::RLIMIT_NOFILE, hard, hard).unwrap();
-    assert!(hard >= (RELAYS * 9) as u64, "need {} descriptors, hard limit {hard}", RELAYS * 9);
+    assert!(
+        hard >= (RELAYS * 9) as u64,
+        "need {} descriptors, hard limit {hard}",
+        RELAYS * 9
+    );
 
     // Warm up: the reactors start with the first relay.
     let (relay, child) = PipeRelay::new(StdioSet::none(), config(2000)).unwrap();
@@ -92,10 +96,16 @@ fn thousand_concurrent_relays_share_the_reactor_threads() {
     for (i, (mut out, mut err)) in peers.into_iter().enumerate() {
         let mut got = Vec::new();
         out.read_to_end(&mut got).unwrap();
-        assert!(got == pattern(i as u8, 10_000 + i), "relay {i} stdout differs");
+        assert!(
+            got == pattern(i as u8, 10_000 + i),
+            "relay {i} stdout differs"
+        );
         got.clear();
         err.read_to_end(&mut got).unwrap();
-        assert!(got == pattern(i as u8 ^ 0x5a, 3_000 + i), "relay {i} stderr differs");
+        assert!(
+            got == pattern(i as u8 ^ 0x5a, 3_000 + i),
+            "relay {i} stderr differs"
+        );
     }
     for (i, relay) in relays.iter().enumerate() {
         let report = relay.wait();
