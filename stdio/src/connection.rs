@@ -49,16 +49,26 @@ impl FdKind {
     }
 }
 
-/// Sets `O_NONBLOCK` on the open file description of `fd`.
+/// Sets `O_NONBLOCK` on the open file description of `fd`; returns the flags to restore when
+/// the relay lets go of it (`None` if it already was nonblocking).
 ///
-/// Only done for descriptors the relay owns and watches with epoll; a reactor thread must never
-/// block on one of them.
-pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+/// Only done for descriptors the relay watches with epoll: a reactor thread must never block.
+/// The flag belongs to the open file description, which a caller may share (a `dup` of its own
+/// terminal, say); restoring it at close limits the change to the life of the relay.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<Option<OFlag>> {
     let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
-    if !flags.contains(OFlag::O_NONBLOCK) {
-        fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    if flags.contains(OFlag::O_NONBLOCK) {
+        return Ok(None);
     }
-    Ok(())
+    fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(Some(flags))
+}
+
+/// Puts back the file status flags saved by [`set_nonblocking`].
+pub(crate) fn restore_flags(fd: BorrowedFd<'_>, flags: OFlag) {
+    if let Err(e) = fcntl(fd, FcntlArg::F_SETFL(flags)) {
+        tracing::debug!(error = %e, "stdio relay: restoring a connection's flags failed");
+    }
 }
 
 /// `shutdown(fd, SHUT_WR)`: the peer reads end-of-file, and can still send its own.

@@ -10,7 +10,9 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, RwLock};
 
-use crate::connection::{set_nonblocking, FdKind};
+use nix::fcntl::OFlag;
+
+use crate::connection::{restore_flags, set_nonblocking, FdKind};
 use crate::reactor::{Reactor, MAX_SLOTS};
 
 /// The pty master as shared with a [`Resizer`](crate::Resizer): `None` once the relay closed it.
@@ -24,6 +26,8 @@ struct Endpoint {
     kind: FdKind,
     pollable: bool,
     users: u8,
+    /// The flags it had before the relay made it nonblocking.
+    saved_flags: Option<OFlag>,
 }
 
 /// The table of a relay's descriptors.
@@ -70,11 +74,15 @@ impl Endpoints {
             kind,
             pollable,
             users,
+            saved_flags: None,
         };
         // Pushed before the fallible step so that Drop deregisters it on failure.
         self.slots.push(Some(endpoint));
         if pollable {
-            set_nonblocking(self.fd(slot))?;
+            let saved = set_nonblocking(self.fd(slot))?;
+            if let Some(endpoint) = self.slots[slot].as_mut() {
+                endpoint.saved_flags = saved;
+            }
         }
         Ok(slot)
     }
@@ -121,6 +129,9 @@ impl Endpoints {
         };
         if endpoint.pollable {
             self.reactor.deregister(endpoint.fd.as_fd());
+        }
+        if let Some(flags) = endpoint.saved_flags {
+            restore_flags(endpoint.fd.as_fd(), flags);
         }
         if let Some((master_slot, guard)) = &self.master {
             if *master_slot == slot {

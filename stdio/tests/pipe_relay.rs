@@ -366,3 +366,29 @@ fn slow_peer_gets_back_pressure() {
     assert_eq!(report.end, RelayEnd::Complete);
     assert_eq!(reader.join().unwrap().len(), written);
 }
+
+/// The relay makes a connection nonblocking while it uses it (the flag is shared with every
+/// duplicate, e.g. a caller's own terminal) and puts it back when it lets go.
+#[test]
+fn connection_flags_are_restored_after_the_relay() {
+    let (out, out_peer) = socketpair();
+    let callers_copy = out.try_clone().unwrap();
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(out),
+            stderr: None,
+        },
+        config(2000),
+    )
+    .unwrap();
+    let reader = collect(out_peer);
+    drop(child);
+    relay.wait();
+    let flags = nix::fcntl::OFlag::from_bits_truncate(
+        nix::fcntl::fcntl(&callers_copy, nix::fcntl::FcntlArg::F_GETFL).unwrap(),
+    );
+    assert!(!flags.contains(nix::fcntl::OFlag::O_NONBLOCK));
+    drop(callers_copy);
+    reader.join().unwrap();
+}
