@@ -120,6 +120,7 @@ impl Shared {
             Err(e) => tracing::error!(error = %e, "kill --all after init exit failed"),
         }
         self.reap_until_gone(&listed);
+        self.claim.remove_pids(&listed);
     }
 
     /// Waits until every pid of `listed` is gone, reaping orphans (zombie children of ours
@@ -396,7 +397,12 @@ impl Container for RuncContainer {
             }
         };
         let core = Arc::new(ProcCore::new(pid, cell, relay));
-        lock(&sh.execs).push(core.clone());
+        {
+            let mut execs = lock(&sh.execs);
+            // Forget execs that exited and whose objects were dropped without `delete`.
+            execs.retain(|e| e.exit.get().is_none() || Arc::strong_count(e) > 1);
+            execs.push(core.clone());
+        }
         drop(gate);
         tracing::info!(exec.pid = pid, "exec started");
         Ok(Box::new(ExecProcess {

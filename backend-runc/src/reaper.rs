@@ -366,6 +366,15 @@ impl Claim {
         self.edit(|c| c.pids.extend(pids.iter().copied()));
     }
 
+    /// Stops covering these pids (they are gone; a later process reusing a pid is not ours).
+    pub fn remove_pids(&self, pids: &[i32]) {
+        self.edit(|c| {
+            for p in pids {
+                c.pids.remove(p);
+            }
+        });
+    }
+
     /// The reaper this claim belongs to.
     pub fn reaper(&self) -> &'static Reaper {
         self.reaper

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use runtime_api::{ExitStatus, Signal};
+use runtime_api::{ErrorKind, ExitStatus, Signal, StdioSet};
 use testkit::{exec_process, require_runc_or_skip, BundleBuilder, PidNamespace};
 
 #[derive(Debug, PartialEq, Eq)]
@@ -89,15 +89,87 @@ fn hundred_lifecycles_leave_nothing_behind() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(after, before);
+
+    // Failures leave nothing behind either: no fd, thread, zombie or state directory.
+    let no_rootfs = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        own.path().join("config.json"),
+        no_rootfs.path().join("config.json"),
+    )
+    .unwrap();
+    let running =
+        w.rt.create_container("sb", &w.id(2000), own.path(), StdioSet::none())
+            .unwrap();
+    running.start().unwrap();
+    let stopped =
+        w.rt.create_container("sb", &w.id(2001), own.path(), StdioSet::none())
+            .unwrap();
+    stopped.start().unwrap();
+    stopped.kill(Signal::KILL).unwrap();
+    stopped.wait().unwrap();
+    let before = counts(&w);
+    for n in 0..10 {
+        let (stdio, out, err) = collect(Some(source(b"x".to_vec())));
+        let e =
+            w.rt.create_container("sb", "../x", own.path(), stdio)
+                .failed();
+        assert_eq!(e.kind(), ErrorKind::InvalidId);
+        assert!(out.bytes().is_empty() && err.bytes().is_empty());
+        let (stdio, out, _err) = collect(None);
+        let e =
+            w.rt.create_container("sb", &w.id(3000 + n), no_rootfs.path(), stdio)
+                .failed();
+        assert_eq!(e.kind(), ErrorKind::InvalidSpec, "{e}");
+        out.bytes();
+        let (stdio, out, _err) = collect(None);
+        let e =
+            w.rt.create_container("sb", running.id(), own.path(), stdio)
+                .failed();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        out.bytes();
+        let (stdio, out, _err) = collect(Some(source(b"y".to_vec())));
+        let e = stopped
+            .exec(&exec_process(&["true"], false), stdio)
+            .failed();
+        assert_eq!(e.kind(), ErrorKind::NotRunning);
+        out.bytes();
+        let (stdio, out, _err) = collect(None);
+        let mut bad = exec_process(&["/no/such/binary"], false);
+        bad.set_cwd("/".into());
+        let e = running.exec(&bad, stdio).failed();
+        assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
+        out.bytes();
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let after = loop {
+        let after = counts(&w);
+        if after == before || Instant::now() >= deadline {
+            break after;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(after, before, "after failed operations");
+    running.kill(Signal::KILL).unwrap();
+    running.wait().unwrap();
+    running.delete().unwrap();
+    stopped.delete().unwrap();
     assert!(w.state_entries().is_empty(), "{:?}", w.state_entries());
     assert!(w.rt.list_container_states().unwrap().is_empty());
     assert!(
         processes_with("sleep 1000").iter().all(|p| {
             // Only processes outside this test's containers may remain (other test binaries).
             std::fs::read_to_string(format!("/proc/{p}/cgroup"))
-                .map(|c| !c.contains("life100"))
+                .map(|c| !c.contains(&format!("life100-{}-", std::process::id())))
                 .unwrap_or(true)
         }),
-        "a container process survived"
+        "a container process survived: {:?}",
+        processes_with("sleep 1000")
+            .iter()
+            .map(|p| (
+                *p,
+                std::fs::read_to_string(format!("/proc/{p}/cgroup")).unwrap_or_default(),
+                std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default()
+            ))
+            .collect::<Vec<_>>()
     );
 }

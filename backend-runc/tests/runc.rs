@@ -352,10 +352,11 @@ fn errors_have_kinds_and_leave_nothing_behind() {
     )
     .unwrap();
     let (stdio, _o, _e) = collect(None);
-    assert!(w
-        .rt
-        .create_container("sb", &w.id(4), norootfs.path(), stdio)
-        .is_err());
+    let e =
+        w.rt.create_container("sb", &w.id(4), norootfs.path(), stdio)
+            .failed();
+    assert_eq!(e.kind(), ErrorKind::InvalidSpec, "{e}");
+    assert!(e.message().contains("rootfs"), "runc's text kept: {e}");
     let left: Vec<_> = w
         .state_entries()
         .into_iter()
@@ -815,4 +816,48 @@ fn rule2_exec_with_lingering_child_is_cut_after_the_grace() {
         !exists(lingering[0]),
         "the lingering sleep is gone with the container"
     );
+}
+
+#[test]
+fn tty_init_and_delete_of_a_created_container() {
+    if !require_runc_or_skip("tty_init_and_delete_of_a_created_container") {
+        return;
+    }
+    let w = World::new("ttyinit");
+    let bundle = BundleBuilder::new(&["sh", "-c", "stty size; echo bye"])
+        .terminal(true)
+        .build()
+        .unwrap();
+    let (out, sink) = Sink::new();
+    let c =
+        w.rt.create_container(
+            "sb",
+            &w.id(1),
+            bundle.path(),
+            StdioSet {
+                stdout: Some(out),
+                ..StdioSet::none()
+            },
+        )
+        .unwrap();
+    c.resize_console(ConsoleSize { rows: 21, cols: 77 })
+        .unwrap();
+    c.start().unwrap();
+    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(0));
+    c.delete().unwrap();
+    let text = String::from_utf8_lossy(&sink.bytes()).into_owned();
+    assert!(text.contains("21 77"), "{text:?}");
+    assert!(text.contains("bye"), "{text:?}");
+
+    // A container that was created but never started can be deleted; its init is reaped.
+    let bundle = BundleBuilder::new(&["true"]).build().unwrap();
+    let (stdio, out, _err) = collect(None);
+    let c =
+        w.rt.create_container("sb", &w.id(2), bundle.path(), stdio)
+            .unwrap();
+    let pid = c.pid();
+    c.delete().unwrap();
+    assert!(!exists(pid), "the created init was killed and reaped");
+    assert!(out.bytes().is_empty());
+    assert!(w.state_entries().is_empty(), "{:?}", w.state_entries());
 }

@@ -132,6 +132,26 @@ impl World {
     }
 }
 
+impl Drop for World {
+    /// Force-deletes whatever a test (a failing one, say) left in this world's runc root, so
+    /// that no container process outlives the test.
+    fn drop(&mut self) {
+        let Ok(out) = std::process::Command::new("runc")
+            .arg("--root")
+            .arg(self.root())
+            .args(["list", "-q"])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+        else {
+            return;
+        };
+        for id in String::from_utf8_lossy(&out.stdout).lines() {
+            self.runc_quiet(&["delete", "--force", id.trim()]);
+        }
+    }
+}
+
 /// A connection whose far end is read to end-of-file on a thread.
 pub struct Sink {
     handle: JoinHandle<Vec<u8>>,
