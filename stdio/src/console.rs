@@ -138,6 +138,27 @@ fn wait_readable(fd: std::os::fd::BorrowedFd<'_>, deadline: Instant, what: &str)
     }
 }
 
+mod ioctl {
+    nix::ioctl_read_bad!(tiocgptn, nix::libc::TIOCGPTN, nix::libc::c_uint);
+}
+
+/// Refuses (and, by dropping it, closes) a descriptor that is not a pty master: `TIOCGPTN`
+/// only succeeds on one.
+fn ensure_pty_master(fd: &OwnedFd) -> io::Result<()> {
+    let mut n: nix::libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes one c_uint through the pointer, which points to a live local; the
+    // fd is borrowed for the duration of the call.
+    match unsafe { ioctl::tiocgptn(fd.as_raw_fd(), &mut n) } {
+        Ok(_) => Ok(()),
+        Err(e) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the console socket peer sent a descriptor that is not a pty master ({e}); closed"
+            ),
+        )),
+    }
+}
+
 /// Receives one message and exactly one descriptor from `conn`.
 fn receive_one_fd(conn: &UnixStream, deadline: Instant) -> io::Result<OwnedFd> {
     conn.set_nonblocking(true)?;
@@ -192,7 +213,10 @@ fn receive_one_fd(conn: &UnixStream, deadline: Instant) -> io::Result<OwnedFd> {
         let count = fds.len();
         let mut fds = fds.into_iter();
         return match (fds.next(), count) {
-            (Some(fd), 1) => Ok(fd),
+            (Some(fd), 1) => {
+                ensure_pty_master(&fd)?;
+                Ok(fd)
+            }
             _ => Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("the console socket peer sent {count} descriptors, expected exactly one; all closed"),

@@ -66,6 +66,14 @@ fn zero_or_several_descriptors_are_refused_without_leaking() {
     }
     let err = sock.receive_master(Duration::from_secs(5)).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
+    // Exactly one, but not a pty master.
+    send_fds(
+        &sock,
+        &[OwnedFd::from(std::fs::File::open("/dev/null").unwrap())],
+        b"null",
+    );
+    let err = sock.receive_master(Duration::from_secs(5)).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
     assert_eq!(fd_count(), before);
 }
 
