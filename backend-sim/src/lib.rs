@@ -20,8 +20,9 @@
 //! Virtual time moves only inside blocking calls (`wait`, until the awaited process is done)
 //! and the `advance` extension; a simulated `sleep 3600` is one clock jump. Other calls act at
 //! the current virtual instant. The one input that comes from outside is a process's stdin:
-//! it is read only when nothing else can happen in virtual time, so runs that feed stdin are
-//! replayable as long as the bytes arrive the same way.
+//! while a process waits for it from a connection, virtual time stands still (input is taken
+//! to arrive at once in virtual time), so the timing of the peer never changes the run; only
+//! how the bytes are chunked can show in the trace.
 //!
 //! # Kernel model ([`kernel`])
 //!

@@ -153,6 +153,7 @@ impl World {
             let (master, slave) =
                 stdio::console::open_pty().map_err(|e| io_err("opening a pty", e))?;
             set_nonblocking(&slave).map_err(|e| io_err("pty slave", e))?;
+            let input_connected = stdin.is_some();
             let relay = TtyRelay::new(master, stdin, stdout, config)
                 .map_err(|e| io_err("starting the tty relay", e))?;
             let resizer = relay.resizer();
@@ -161,6 +162,7 @@ impl World {
                 fd: slave,
                 kind: FileKind::Tty,
                 id,
+                input_connected,
             }));
             let slots = Slots {
                 stdin: self.hold(&file),
@@ -200,7 +202,12 @@ impl World {
                 set_nonblocking(&fd).map_err(|e| io_err("stdio pipe", e))?;
             }
             let id = self.new_stream();
-            files.push(Some(Arc::new(StreamFd { fd, kind, id })));
+            files.push(Some(Arc::new(StreamFd {
+                fd,
+                kind,
+                id,
+                input_connected: kind == FileKind::Pipe,
+            })));
         }
         let out_streams = [
             files[1].as_ref().map(|f| f.id).unwrap_or_default(),

@@ -2,8 +2,9 @@
 //!
 //! One step is one thing: finish a write the pipe could not take, cut a relay whose grace
 //! expired, run one step of one runnable process (chosen with the RNG among all runnable
-//! ones, in pid order), jump the clock to the next timer, or take input that arrived from
-//! outside (stdin). Each process step costs a seeded 1-20 µs of virtual time, so processes
+//! ones, in pid order), take input that arrived from outside (stdin; while a process waits
+//! for it from a connection, virtual time stands still), or jump the clock to the next timer.
+//! Each process step costs a seeded 1-20 µs of virtual time, so processes
 //! interleave differently under different seeds and identically under the same seed.
 
 use crate::clock::Instant;
@@ -94,7 +95,9 @@ impl World {
             }
         }
         // 2. Relays whose grace expired.
-        self.fire_graces();
+        if self.fire_graces() {
+            return StepResult::Progressed;
+        }
         // 3. A runnable process.
         let runnable = self.runnable();
         if !runnable.is_empty() {
@@ -112,15 +115,9 @@ impl World {
             self.clock.advance_by(cost);
             return StepResult::Progressed;
         }
-        // 4. The next timer.
-        if let Some(t) = self.next_timer() {
-            if deadline.is_some_and(|d| t > d) {
-                return StepResult::Deadline;
-            }
-            self.clock.advance_to(t);
-            return StepResult::Progressed;
-        }
-        // 5. Input from outside.
+        // 4. Input from outside. A process reading a stdin that a connection feeds holds
+        //    virtual time still until input or end-of-file arrives: input is taken to arrive
+        //    at once in virtual time, so a run does not depend on how fast the peer writes.
         let readers: Vec<(i32, Arc<StreamFd>)> = self
             .kernel
             .procs
@@ -132,7 +129,11 @@ impl World {
         let mut waits = Vec::new();
         for (pid, file) in readers {
             match try_read(&file) {
-                ReadResult::WouldBlock => waits.push((file, false)),
+                ReadResult::WouldBlock => {
+                    if file.input_connected {
+                        waits.push((file, false));
+                    }
+                }
                 got => {
                     let now = self.clock.now();
                     if let Some(Program::Cat { buf, eof }) =
@@ -158,7 +159,18 @@ impl World {
                 }
             }
         }
-        StepResult::Idle(waits)
+        if !waits.is_empty() {
+            return StepResult::Idle(waits);
+        }
+        // 5. The next timer.
+        if let Some(t) = self.next_timer() {
+            if deadline.is_some_and(|d| t > d) {
+                return StepResult::Deadline;
+            }
+            self.clock.advance_to(t);
+            return StepResult::Progressed;
+        }
+        StepResult::Idle(Vec::new())
     }
 
     /// Runs one step of process `pid`.

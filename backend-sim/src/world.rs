@@ -209,7 +209,8 @@ impl World {
     }
 
     /// Cuts the relays whose virtual drain grace expired with a writer still holding on.
-    pub(crate) fn fire_graces(&mut self) {
+    /// Returns whether any grace expired.
+    pub(crate) fn fire_graces(&mut self) -> bool {
         let now = self.clock.now();
         let due: Vec<i32> = self
             .rt_procs
@@ -217,6 +218,7 @@ impl World {
             .filter(|(_, r)| r.grace_deadline.is_some_and(|d| d <= now) && !r.cut)
             .map(|(p, _)| *p)
             .collect();
+        let any = !due.is_empty();
         for pid in due {
             let closed = self.outputs_closed(pid);
             let holders = self.stream_holders(pid);
@@ -245,6 +247,7 @@ impl World {
                 ),
             );
         }
+        any
     }
 
     /// Whether `wait` on runtime process `pid` may return: it exited and its relay ended (or

@@ -35,6 +35,8 @@ pub struct StreamFd {
     pub kind: FileKind,
     /// The kernel's id of the stream (key of [`StreamStats`]).
     pub id: u64,
+    /// For a stdin: a connection feeds it, so input (or end-of-file) will come from outside.
+    pub input_connected: bool,
 }
 
 /// What the kernel knows about one stream.

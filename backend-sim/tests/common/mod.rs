@@ -99,6 +99,16 @@ pub fn run_init(
     stdin: Option<&[u8]>,
 ) -> (ExitStatus, Vec<u8>, Vec<u8>) {
     let b = bundle(args);
+    run_init_in(rt, id, &b, stdin)
+}
+
+/// Runs a bundle's process as a container's init; returns (status, stdout, stderr).
+pub fn run_init_in(
+    rt: &dyn Runtime,
+    id: &str,
+    b: &testkit::Bundle,
+    stdin: Option<&[u8]>,
+) -> (ExitStatus, Vec<u8>, Vec<u8>) {
     let io = io(stdin);
     let c = rt.create_container("sb", id, b.path(), io.set).unwrap();
     c.start().unwrap();
