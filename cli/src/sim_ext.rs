@@ -11,13 +11,15 @@ use serde_json::{json, Value};
 
 use crate::error::CliError;
 
-/// Extension method: the run's seed.
+// The methods are documented in backend-sim's `inspect` module.
+
+/// Extension method: the run's seed, `{"seed": u64}`.
 const SEED: &str = "seed";
-/// Extension method: the rendered event trace (deterministic text).
+/// Extension method: the rendered event trace, `{"text": "...", "events": n}`.
 const TRACE: &str = "trace";
 /// Extension method: the trace as Chrome/Perfetto JSON.
 const CHROME_TRACE: &str = "chrome_trace";
-/// Extension method: the rule violations seen so far.
+/// Extension method: the rule violations seen so far, `{"violations": ["rule 1: ..."]}`.
 const CHECK_RULES: &str = "check_rules";
 
 /// What rtctl reads from a finished simulated run.
@@ -27,55 +29,58 @@ pub struct SimRun {
     pub seed: u64,
     /// Each violation of rule 1 or rule 2 the simulator saw, one line each.
     pub violations: Vec<String>,
+}
+
+/// A summary of a run's event trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceSummary {
     /// Number of events in the trace.
     pub events: usize,
     /// A digest of the rendered trace: two runs with the same digest made the same decisions.
     pub digest: String,
 }
 
+fn call(runtime: &dyn Runtime, method: &str) -> Result<Value, CliError> {
+    runtime
+        .extension(method, &json!({}))
+        .map_err(|e| CliError::new(format!("simulator extension {method:?} failed: {e}")))
+}
+
 impl SimRun {
-    /// Reads the seed, the rule check and the trace from a simulated runtime.
+    /// Reads the seed and the rule check from a simulated runtime.
     pub fn inspect(runtime: &dyn Runtime) -> Result<SimRun, CliError> {
-        let call = |method: &str| {
-            runtime
-                .extension(method, &json!({}))
-                .map_err(|e| CliError::new(format!("simulator extension {method:?} failed: {e}")))
-        };
-        let seed = call(SEED)?;
+        let seed = call(runtime, SEED)?;
         let seed = seed
             .as_u64()
             .or_else(|| seed.get("seed").and_then(Value::as_u64))
             .ok_or_else(|| {
                 CliError::new(format!("simulator extension \"seed\" answered {seed}"))
             })?;
-        let rules = call(CHECK_RULES)?;
-        let violations = violations_from(&rules);
-        let trace = call(TRACE)?;
-        let text = trace
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| {
-                trace
-                    .get("text")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| trace.to_string());
-        let events = text.lines().count();
-        Ok(SimRun {
-            seed,
-            violations,
-            events,
-            digest: digest(text.as_bytes()),
-        })
+        let violations = violations_from(&call(runtime, CHECK_RULES)?);
+        Ok(SimRun { seed, violations })
     }
+}
+
+/// Reads the run's trace and sums it up.
+pub fn trace_summary(runtime: &dyn Runtime) -> Result<TraceSummary, CliError> {
+    let trace = call(runtime, TRACE)?;
+    let text = trace
+        .as_str()
+        .or_else(|| trace.get("text").and_then(Value::as_str))
+        .map_or_else(|| trace.to_string(), str::to_string);
+    let events = trace
+        .get("events")
+        .and_then(Value::as_u64)
+        .map_or_else(|| text.lines().count(), |n| n as usize);
+    Ok(TraceSummary {
+        events,
+        digest: digest(text.as_bytes()),
+    })
 }
 
 /// Writes the Chrome/Perfetto trace JSON of a simulated run to `out`.
 pub fn write_chrome_trace(runtime: &dyn Runtime, out: &Path) -> Result<(), CliError> {
-    let value = runtime
-        .extension(CHROME_TRACE, &json!({}))
-        .map_err(|e| CliError::new(format!("simulator extension {CHROME_TRACE:?} failed: {e}")))?;
+    let value = call(runtime, CHROME_TRACE)?;
     let text = serde_json::to_vec(&value)
         .map_err(|e| CliError::new(format!("trace: cannot serialise: {e}")))?;
     std::fs::write(out, text)

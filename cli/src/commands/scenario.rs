@@ -10,7 +10,7 @@ use crate::cli_args::ScenarioArgs;
 use crate::error::CliError;
 use crate::scenario::exec::{self, Outcome, RunOptions, StepReport};
 use crate::scenario::{parse, Scenario};
-use crate::sim_ext::{self, SimRun};
+use crate::sim_ext::{self, SimRun, TraceSummary};
 
 /// Reads and parses a scenario file, with one-line errors.
 pub fn load(path: &Path) -> Result<Scenario, CliError> {
@@ -31,8 +31,10 @@ pub struct Played {
     pub outcome: Outcome,
     /// Simulator only: the rule violations found (empty: both rules held).
     pub violations: Vec<String>,
-    /// Simulator only: the run's seed and trace.
+    /// Simulator only: the run's seed.
     pub sim: Option<SimRun>,
+    /// Simulator only: the trace (always for `scenario`; for `sweep`, of failing seeds only).
+    pub trace: Option<TraceSummary>,
 }
 
 impl Played {
@@ -48,11 +50,14 @@ impl Played {
 }
 
 /// Plays `scenario` on a fresh runtime of `backend` (on the simulator with `seed`), in the
-/// exact sequence of calls `sweep` makes, so a seed replays identically.
+/// exact sequence of calls `sweep` makes, so a seed replays identically. On the simulator the
+/// trace is read when `always_trace` is set or the run failed, and written as a Chrome trace
+/// to `trace_out` if given.
 pub fn play(
     backend: &Backend,
     scenario: &Scenario,
     seed: Option<u64>,
+    always_trace: bool,
     trace_out: Option<&Path>,
     options: &RunOptions,
     report: &mut dyn FnMut(&StepReport),
@@ -62,20 +67,24 @@ pub fn play(
         None => backend.open()?,
     };
     let outcome = exec::run(runtime.as_ref(), scenario, options, report);
-    let (violations, sim) = if backend.is_simulator() {
+    let mut played = Played {
+        outcome,
+        violations: Vec::new(),
+        sim: None,
+        trace: None,
+    };
+    if backend.is_simulator() {
         let sim = SimRun::inspect(runtime.as_ref())?;
+        played.violations = sim.violations.clone();
+        played.sim = Some(sim);
+        if always_trace || played.failure_line().is_some() {
+            played.trace = Some(sim_ext::trace_summary(runtime.as_ref())?);
+        }
         if let Some(out) = trace_out {
             sim_ext::write_chrome_trace(runtime.as_ref(), out)?;
         }
-        (sim.violations.clone(), Some(sim))
-    } else {
-        (Vec::new(), None)
-    };
-    Ok(Played {
-        outcome,
-        violations,
-        sim,
-    })
+    }
+    Ok(played)
 }
 
 /// Runs the command; exits 0 when everything held, 1 otherwise.
@@ -95,6 +104,7 @@ pub fn run(backend: &Backend, args: &ScenarioArgs) -> Result<i32, CliError> {
         backend,
         &scenario,
         args.seed,
+        true,
         args.trace.as_deref(),
         &options,
         &mut print_step,
@@ -112,10 +122,13 @@ pub fn run(backend: &Backend, args: &ScenarioArgs) -> Result<i32, CliError> {
         if let Some(out) = &args.trace {
             println!("trace: written to {}", out.display());
         }
-        println!(
-            "seed {}: trace {} events, digest {}",
-            sim.seed, sim.events, sim.digest
-        );
+        match &played.trace {
+            Some(t) => println!(
+                "seed {}: trace {} events, digest {}",
+                sim.seed, t.events, t.digest
+            ),
+            None => println!("seed {}", sim.seed),
+        }
     }
     match played.failure_line() {
         None => {

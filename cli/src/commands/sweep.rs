@@ -129,7 +129,15 @@ pub fn run(
                 if seed > last || fatal.lock().map_or(true, |f| f.is_some()) {
                     break;
                 }
-                match play(backend, &scenario, Some(seed), None, &options, &mut |_| {}) {
+                match play(
+                    backend,
+                    &scenario,
+                    Some(seed),
+                    false,
+                    None,
+                    &options,
+                    &mut |_| {},
+                ) {
                     Ok(played) => {
                         let mut failed = failures.lock().unwrap_or_else(|p| p.into_inner());
                         if let Some(reason) = played.failure_line() {
@@ -137,9 +145,9 @@ pub fn run(
                                 seed,
                                 reason,
                                 digest: played
-                                    .sim
+                                    .trace
                                     .as_ref()
-                                    .map(|s| s.digest.clone())
+                                    .map(|t| t.digest.clone())
                                     .unwrap_or_default(),
                             });
                         }

@@ -1,15 +1,17 @@
 //! The connections a scenario hands to each process: captured stdout/stderr, fed stdin.
 //!
-//! Each output stream is a pipe whose read end a small thread drains into memory; the runtime
-//! gets the write end as the connection and closes it when the relay ends (rule 2), so the
-//! captured bytes are complete once `wait` has returned. Stdin is a pipe holding the scenario's
-//! bytes followed by end-of-file.
+//! Each output stream is an anonymous in-memory file (`memfd`): the runtime gets a duplicate as
+//! the connection (a regular file, which the relays write without waiting) and closes it when
+//! the relay ends (rule 2), so the file holds every delivered byte once `wait` has returned.
+//! No thread per stream: a sweep runs thousands of processes. Stdin is a pipe holding the
+//! scenario's bytes followed by end-of-file.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::fd::OwnedFd;
-use std::thread::JoinHandle;
+use std::os::unix::fs::FileExt;
 
 use nix::fcntl::OFlag;
+use nix::sys::memfd::{memfd_create, MFdFlags};
 use runtime_api::StdioSet;
 
 /// A pipe's capacity on Linux by default; writes up to this size into an empty pipe never block.
@@ -17,52 +19,48 @@ const PIPE_CAPACITY: usize = 64 * 1024;
 
 /// Bytes arriving on one output connection.
 pub struct Capture {
-    state: CaptureState,
-}
-
-enum CaptureState {
-    Draining(JoinHandle<Vec<u8>>),
-    Done(Vec<u8>),
+    file: std::fs::File,
+    bytes: Option<Vec<u8>>,
 }
 
 impl Capture {
-    /// A capture and the write end to hand to the runtime.
+    /// A capture and the connection to hand to the runtime.
     pub fn new() -> io::Result<(Capture, OwnedFd)> {
-        let (read, write) = pipe()?;
-        let handle = std::thread::Builder::new()
-            .name("rtctl-capture".into())
-            .spawn(move || {
-                let mut file = std::fs::File::from(read);
-                let mut out = Vec::new();
-                // A read error ends the capture with what arrived; the expectation then reports
-                // the bytes that are missing.
-                let _ = file.read_to_end(&mut out);
-                out
-            })?;
+        let fd = memfd_create(c"rtctl-capture", MFdFlags::MFD_CLOEXEC).map_err(io::Error::from)?;
+        let connection = fd.try_clone()?;
         Ok((
             Capture {
-                state: CaptureState::Draining(handle),
+                file: std::fs::File::from(fd),
+                bytes: None,
             },
-            write,
+            connection,
         ))
     }
 
-    /// Every byte received. Blocks until the runtime closed the connection: call it once the
-    /// process was waited for (or its create/exec failed, which closes the connection too).
+    /// Every byte received, read once the relay has ended: call it after the process was
+    /// waited for (or its create/exec failed). Later calls return the same bytes.
     pub fn bytes(&mut self) -> &[u8] {
-        if let CaptureState::Draining(_) = self.state {
-            let CaptureState::Draining(handle) =
-                std::mem::replace(&mut self.state, CaptureState::Done(Vec::new()))
-            else {
-                unreachable!("checked just above")
-            };
-            let bytes = handle.join().unwrap_or_default();
-            self.state = CaptureState::Done(bytes);
+        if self.bytes.is_none() {
+            self.bytes = Some(read_all(&self.file).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read a captured stream");
+                Vec::new()
+            }));
         }
-        match &self.state {
-            CaptureState::Done(bytes) => bytes,
-            CaptureState::Draining(_) => unreachable!("joined just above"),
+        self.bytes.as_deref().unwrap_or_default()
+    }
+}
+
+/// Reads the whole file from offset 0 (the runtime's duplicate shares, and has moved, the
+/// file offset).
+fn read_all(file: &std::fs::File) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read_at(&mut buf, out.len() as u64)?;
+        if n == 0 {
+            return Ok(out);
         }
+        out.extend_from_slice(&buf[..n]);
     }
 }
 
@@ -133,7 +131,7 @@ mod tests {
     use std::io::Read;
 
     #[test]
-    fn capture_collects_until_the_writer_closes() {
+    fn capture_keeps_what_the_connection_received() {
         let (mut c, w) = Capture::new().unwrap();
         let mut f = std::fs::File::from(w);
         f.write_all(b"hello ").unwrap();

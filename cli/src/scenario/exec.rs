@@ -188,7 +188,10 @@ pub fn run(
             tracing::debug!(line = step.line, check = %what, "expectation failed");
             failure = Some(Failure {
                 line: step.line,
-                message: format!("{}: {why}", step.text),
+                message: format!(
+                    "{}: {why}",
+                    step.text.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
             });
             break;
         }
