@@ -31,6 +31,25 @@ fn counts(w: &World) -> Counts {
     }
 }
 
+/// The counts once they have stopped moving (helper threads of finished relays and stdin
+/// feeders end asynchronously): the same value three times, 50 ms apart.
+fn settled(w: &World) -> Counts {
+    let mut last = counts(w);
+    let mut same = 0;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while same < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = counts(w);
+        if now == last {
+            same += 1;
+        } else {
+            same = 0;
+            last = now;
+        }
+    }
+    last
+}
+
 /// One lifecycle: create with stdio, start, an exec with stdio (in a container without its own
 /// pid namespace, the exec leaves an orphan that rule 1 must kill and reap), kill, waits,
 /// deletes.
@@ -75,7 +94,7 @@ fn hundred_lifecycles_leave_nothing_behind() {
     // Warm up: the reaper thread, the relay reactor and the loaded plugin exist from here on.
     lifecycle(&w, 1000, &own, &host);
     lifecycle(&w, 1001, &own, &host);
-    let before = counts(&w);
+    let before = settled(&w);
     for n in 0..100 {
         lifecycle(&w, n, &own, &host);
     }
@@ -107,7 +126,7 @@ fn hundred_lifecycles_leave_nothing_behind() {
     stopped.start().unwrap();
     stopped.kill(Signal::KILL).unwrap();
     stopped.wait().unwrap();
-    let before = counts(&w);
+    let before = settled(&w);
     for n in 0..10 {
         let (stdio, out, err) = collect(Some(source(b"x".to_vec())));
         let e =
