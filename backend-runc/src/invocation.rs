@@ -1,8 +1,8 @@
 //! Running the runc binary: one [`Command`] per invocation, with a time limit, a fresh JSON log
-//! file, and its exit collected by the [reaper](crate::reaper).
+//! file, and its exit collected by the [`reaper`](crate::reaper).
 //!
 //! * Each invocation gets `--root <root> --log <fresh file> --log-format json`; on failure the
-//!   last error-level line of that file becomes the error ([`errors`](crate::errors)).
+//!   last error-level line of that file becomes the error (the `errors` module).
 //! * Only stdout is parsed as JSON; runc's stderr is kept as a fallback message.
 //! * runc runs in its own process group. If it does not finish within the time limit, the whole
 //!   group is killed with `SIGKILL` and reaped (including children it left behind), and the call

@@ -13,16 +13,16 @@
 //! * Every process whose exit someone wants (a runc invocation, a container's init, an exec) is
 //!   *watched*: a pidfd (`pidfd_open`) is polled by the reaper thread; when it becomes readable
 //!   the reaper calls `waitpid(pid, WNOHANG)` on that pid only and stores the status in the
-//!   process's [`ExitCell`].
+//!   process's exit cell.
 //! * Orphans (children of container processes, reparented to us when their parent dies, such
-//!   as the `sleep 1000 &` of an exec'd shell) are reaped only if a [`Claim`] covers them: their
+//!   as the `sleep 1000 &` of an exec'd shell) are reaped only if a claim covers them: their
 //!   session id is that of a container process we created (runc makes init and each exec a
 //!   session leader), their process group is that of a runc invocation we killed, or their pid
 //!   was listed in a container's cgroup. The session id is used because on cgroup v1 a zombie's
 //!   `/proc/<pid>/cgroup` reads `/`, while its session id stays. Children of ours that no claim
 //!   covers are never touched: they are the host's.
 //! * Orphans are looked for periodically (every [`ORPHAN_SCAN_INTERVAL`]) while any claim
-//!   exists, and on demand ([`Reaper::reap_orphans`]).
+//!   exists, and on demand (rule 1, delete).
 
 use std::collections::{BTreeSet, HashMap};
 use std::io;
