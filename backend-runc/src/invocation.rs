@@ -1,5 +1,5 @@
 //! Running the runc binary: one [`Command`] per invocation, with a time limit, a fresh JSON log
-//! file, and its exit collected by the [`reaper`](crate::reaper).
+//! file, and its exit collected by the [`reaper`].
 //!
 //! * Each invocation gets `--root <root> --log <fresh file> --log-format json`; on failure the
 //!   last error-level line of that file becomes the error (the `errors` module).
