@@ -376,6 +376,8 @@ fn unknown_config_keys_are_refused() {
         .open(&serde_json::json!({"runc_binary": "/x"}))
         .failed();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert_eq!(plugin().name(), "runc");
+    assert_eq!(plugin().api_version(), runtime_api::API_VERSION);
 }
 
 #[test]
