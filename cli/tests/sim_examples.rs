@@ -137,3 +137,24 @@ fn seed_and_trace_are_refused_on_a_real_backend() {
     ]));
     assert_one_line_error(&out, "simulator only");
 }
+
+#[test]
+fn verbose_logs_include_the_plugins_events() {
+    ensure_plugin("backend-sim");
+    let out = output(rtctl().args(["-vv", "--backend", "sim", "run", "examples/bundles/hello"]));
+    assert_eq!(out.status.code(), Some(0));
+    let err = stderr_text(&out);
+    // rtctl's own events and the simulator's, forwarded through the plugin boundary.
+    assert!(err.contains("rtctl::commands::run"), "{err}");
+    assert!(err.contains("plugin=sim"), "{err}");
+    // RUST_LOG chooses instead of -v.
+    let out = output(rtctl().env("RUST_LOG", "rtctl=info").args([
+        "--backend",
+        "sim",
+        "run",
+        "examples/bundles/hello",
+    ]));
+    let err = stderr_text(&out);
+    assert!(err.contains("rtctl::commands::run"), "{err}");
+    assert!(!err.contains("plugin=sim"), "{err}");
+}

@@ -191,3 +191,49 @@ fn sweep_catches_a_rule_1_mistake_and_replays_it_with_the_same_configuration() {
     assert!(text.contains("rules: VIOLATED: rule 1"), "{text}");
     assert_eq!(digest_of(&replay), r.digest);
 }
+
+#[test]
+fn sweep_draws_a_progress_bar_on_a_terminal() {
+    use std::io::Read;
+    use std::process::Stdio;
+    ensure_plugin("backend-sim");
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut screen = std::fs::File::from(pty.master);
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        // EIO once rtctl closed the terminal: the end.
+        while let Ok(n) = screen.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&all).into_owned()
+    });
+    let out = rtctl()
+        .args([
+            "--backend",
+            "sim",
+            "sweep",
+            "examples/scenarios/race.scenario",
+            "--seeds",
+            "1000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(pty.slave))
+        .output()
+        .unwrap();
+    let drawn = reader.join().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        drawn.contains("seeds") && drawn.contains("=>"),
+        "a bar was drawn: {drawn:?}"
+    );
+    assert!(
+        !drawn.contains("swept 100/1000"),
+        "no plain lines on a terminal: {drawn:?}"
+    );
+    // The report itself goes to stdout either way.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("swept 1000 seeds"));
+}
