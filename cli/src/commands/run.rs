@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use runtime_api::{Container, ExitStatus, Signal, StdioSet};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGWINCH};
@@ -51,22 +51,23 @@ pub fn run(backend: &Backend, bundle_dir: &Path, id: Option<&str>) -> Result<i32
 
     let span = tracing::info_span!("run", container.id = %id);
     let _enter = span.enter();
-    let container: Arc<dyn Container> = Arc::from(
-        runtime
-            .create_container(&id, &id, bundle_dir, stdio)
-            .map_err(|e| CliError::new(format!("create: {e}")))?,
-    );
-    tracing::info!(pid = container.pid(), terminal, "created");
-
-    let forwarder = SignalForwarder::start(container.clone(), interactive)
+    // Installed before create, so that a Ctrl-C while the container is being created is
+    // forwarded once it exists instead of killing rtctl and leaving the container behind.
+    let forwarder = SignalForwarder::start(interactive)
         .map_err(|e| CliError::new(format!("cannot install signal handlers: {e}")))?;
-    if interactive {
-        if let Some(size) = terminal::window_size(std::io::stdout().as_fd()) {
-            if let Err(e) = container.resize_console(size) {
-                tracing::warn!(error = %e, "initial console resize failed");
-            }
+    let container: Arc<dyn Container> = match runtime.create_container(&id, &id, bundle_dir, stdio)
+    {
+        Ok(c) => Arc::from(c),
+        Err(e) => {
+            forwarder.stop();
+            return Err(CliError::new(format!("create: {e}")));
         }
+    };
+    tracing::info!(pid = container.pid(), terminal, "created");
+    if interactive {
+        resize_to_terminal(container.as_ref());
     }
+    forwarder.attach(container.clone());
     let result = container
         .start()
         .map_err(|e| CliError::new(format!("start: {e}")))
@@ -120,30 +121,36 @@ fn discard(container: &dyn Container) {
 }
 
 /// Forwards the signals rtctl receives to the container's init, and terminal size changes to
-/// its console.
+/// its console. Signals that arrive before the container exists are held and forwarded as soon
+/// as it is attached.
 struct SignalForwarder {
     handle: signal_hook::iterator::Handle,
+    target: Arc<Mutex<Target>>,
     thread: std::thread::JoinHandle<()>,
 }
 
+/// Where signals go: nowhere yet (held), or the container.
+#[derive(Default)]
+struct Target {
+    container: Option<Arc<dyn Container>>,
+    held: Vec<Signal>,
+}
+
 impl SignalForwarder {
-    fn start(container: Arc<dyn Container>, resize: bool) -> std::io::Result<SignalForwarder> {
+    fn start(resize: bool) -> std::io::Result<SignalForwarder> {
         let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH])?;
         let handle = signals.handle();
+        let target = Arc::new(Mutex::new(Target::default()));
+        let shared = target.clone();
         let thread = std::thread::Builder::new()
             .name("rtctl-signals".into())
             .spawn(move || {
                 let mut interrupts = 0;
                 for sig in signals.forever() {
+                    let mut target = shared.lock().unwrap_or_else(|p| p.into_inner());
                     if sig == SIGWINCH {
-                        if !resize {
-                            continue;
-                        }
-                        if let Some(size) = terminal::window_size(std::io::stdout().as_fd()) {
-                            tracing::debug!(rows = size.rows, cols = size.cols, "resize");
-                            if let Err(e) = container.resize_console(size) {
-                                tracing::debug!(error = %e, "resize failed");
-                            }
+                        if let (true, Some(c)) = (resize, &target.container) {
+                            resize_to_terminal(c.as_ref());
                         }
                         continue;
                     }
@@ -154,17 +161,49 @@ impl SignalForwarder {
                             forward = Signal::KILL;
                         }
                     }
-                    tracing::info!(signal = %forward, "forwarding signal");
-                    if let Err(e) = container.kill(forward) {
-                        tracing::debug!(error = %e, "forwarding failed");
+                    match &target.container {
+                        Some(c) => deliver(c.as_ref(), forward),
+                        None => {
+                            tracing::info!(signal = %forward, "holding signal until the container exists");
+                            target.held.push(forward);
+                        }
                     }
                 }
             })?;
-        Ok(SignalForwarder { handle, thread })
+        Ok(SignalForwarder {
+            handle,
+            target,
+            thread,
+        })
+    }
+
+    /// From now on signals go to `container`; the ones held so far are delivered now.
+    fn attach(&self, container: Arc<dyn Container>) {
+        let mut target = self.target.lock().unwrap_or_else(|p| p.into_inner());
+        for sig in std::mem::take(&mut target.held) {
+            deliver(container.as_ref(), sig);
+        }
+        target.container = Some(container);
     }
 
     fn stop(self) {
         self.handle.close();
         let _ = self.thread.join();
+    }
+}
+
+fn deliver(container: &dyn Container, signal: Signal) {
+    tracing::info!(%signal, "forwarding signal");
+    if let Err(e) = container.kill(signal) {
+        tracing::debug!(error = %e, "forwarding failed");
+    }
+}
+
+fn resize_to_terminal(container: &dyn Container) {
+    if let Some(size) = terminal::window_size(std::io::stdout().as_fd()) {
+        tracing::debug!(rows = size.rows, cols = size.cols, "resize");
+        if let Err(e) = container.resize_console(size) {
+            tracing::debug!(error = %e, "resize failed");
+        }
     }
 }
