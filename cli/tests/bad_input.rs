@@ -139,3 +139,30 @@ fn missing_scenario_file() {
         "scenario examples/scenarios/nope.scenario: no such file",
     );
 }
+
+#[test]
+fn bad_backend_configuration() {
+    let dirs = RuncDirs::new();
+    let mut args = runc_args(&dirs);
+    args[3] = "{not json".into();
+    let out = output(rtctl().args(&args).args(["run", "examples/bundles/hello"]));
+    assert_one_line_error(&out, "--backend-config is not valid JSON");
+    // A key the backend does not know: refused by the backend when it opens.
+    let Ok(b) = testkit::BundleBuilder::new(&["true"]).build() else {
+        eprintln!("skipping the unknown-key case: no /bin/busybox for a bundle");
+        return;
+    };
+    let out = output(
+        rtctl()
+            .args([
+                "--backend",
+                "runc",
+                "--backend-config",
+                r#"{"no_such_key": 1}"#,
+                "run",
+            ])
+            .arg(b.path()),
+    );
+    assert_one_line_error(&out, "no_such_key");
+    assert!(dirs.leftovers().is_empty());
+}

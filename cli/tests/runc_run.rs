@@ -297,3 +297,73 @@ fn tty_bundle_works_under_a_real_terminal_and_follows_its_size() {
     );
     assert!(dirs.leftovers().is_empty(), "{:?}", dirs.leftovers());
 }
+
+#[test]
+fn lifecycle_scenario_passes_on_runc() {
+    if !runc_ready("lifecycle_scenario_passes_on_runc") {
+        return;
+    }
+    let dirs = RuncDirs::new();
+    // The example scenario and its bundle, copied so the source tree stays untouched.
+    let tree = tempfile::tempdir().unwrap();
+    let bundle = tree.path().join("bundles/sleeper");
+    std::fs::create_dir_all(&bundle).unwrap();
+    std::fs::create_dir_all(tree.path().join("scenarios")).unwrap();
+    let examples = workspace().join("examples");
+    std::fs::copy(
+        examples.join("bundles/sleeper/config.json"),
+        bundle.join("config.json"),
+    )
+    .unwrap();
+    let scenario = tree.path().join("scenarios/lifecycle.scenario");
+    std::fs::copy(examples.join("scenarios/lifecycle.scenario"), &scenario).unwrap();
+    assert!(output(rtctl().args(["bundle", "init"]).arg(&bundle))
+        .status
+        .success());
+    let out = output(
+        rtctl()
+            .args(["--backend", "runc", "--backend-config", &dirs.config()])
+            .args(["scenario", "--id-prefix", "rtctl-lifecycle-"])
+            .arg(&scenario),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("PASSED: 16 steps"), "{text}");
+    assert!(!text.contains("rules:"), "rule checks are the simulator's");
+    assert!(dirs.leftovers().is_empty(), "{:?}", dirs.leftovers());
+}
+
+#[test]
+fn failing_scenario_on_runc_cleans_up_its_containers() {
+    if !runc_ready("failing_scenario_on_runc_cleans_up_its_containers") {
+        return;
+    }
+    let dirs = RuncDirs::new();
+    let b = bundle(&["sleep", "1000"], false);
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("fails.scenario");
+    std::fs::write(
+        &scenario,
+        format!(
+            "create c {}\nstart c\nexec c e -- sleep 1000\npause c\nstate c expect status running\nwait c\n",
+            b.path().display()
+        ),
+    )
+    .unwrap();
+    let out = output(
+        rtctl()
+            .args(["--backend", "runc", "--backend-config", &dirs.config()])
+            .args(["scenario", "--id-prefix", "rtctl-fails-"])
+            .arg(&scenario),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "FAILED: line 5: state c expect status running: expected status running, got paused"
+        ),
+        "{text}"
+    );
+    // The paused container and its exec were resumed, killed, waited for and deleted.
+    assert!(dirs.leftovers().is_empty(), "{:?}", dirs.leftovers());
+}

@@ -20,15 +20,15 @@ const INTERRUPTS_BEFORE_KILL: u32 = 3;
 
 /// Runs the bundle at `bundle_dir` to completion and returns the container's exit code.
 pub fn run(backend: &Backend, bundle_dir: &Path, id: Option<&str>) -> Result<i32, CliError> {
-    let spec = bundle::load_spec(bundle_dir)?;
-    if !backend.is_simulator() {
-        bundle::check_rootfs(bundle_dir, &spec)?;
-    }
     let id = id
         .map(str::to_string)
         .unwrap_or_else(|| format!("rtctl-{}", std::process::id()));
     runtime_api::validate_container_id(&id)
         .map_err(|e| CliError::new(format!("--id: {}", e.message())))?;
+    let spec = bundle::load_spec(bundle_dir)?;
+    if !backend.is_simulator() {
+        bundle::check_rootfs(bundle_dir, &spec)?;
+    }
     let terminal = spec
         .process()
         .as_ref()
