@@ -4,13 +4,12 @@
 //! the cgroup with its own namespace survives. Rule 2: relays drain and never hang; a child
 //! that holds an exec's stdio makes the relay cut after the grace, and says so.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use runtime_api::{ErrorKind, ExitStatus, Process, Signal, Status, StdioSet};
+use runtime_api::{ErrorKind, ExitStatus, Signal, Status, StdioSet};
 use testkit::{BundleBuilder, PidNamespace};
 
-use super::env::{collected, exec, piped, sh, wait_init, wait_proc, Env, Init};
+use super::env::{collected, exec, piped, sh, wait_init, wait_proc, Env};
 use super::{Case, CaseResult, Outcome};
 use crate::ensure;
 
@@ -137,6 +136,11 @@ fn own_ns_peer(env: &Env) -> CaseResult {
     Ok(Outcome::Passed)
 }
 
+/// "The init's exit is reported after the exits of execs it caused": once init's `wait` has
+/// returned, the exec's exit must already be known to the runtime. Checked without racing
+/// threads: right after init's `wait` returns (the exec never waited for), deleting the exec
+/// must succeed (a still-running exec is refused with `StillRunning`), and its `wait` returns
+/// the SIGKILL it died of.
 fn exit_order(env: &Env) -> CaseResult {
     let c = env.started(
         "c",
@@ -144,24 +148,20 @@ fn exit_order(env: &Env) -> CaseResult {
         StdioSet::none(),
     )?;
     let e = exec(&c, &["sleep", "1000"], StdioSet::none())?;
-    let order = Arc::new(AtomicUsize::new(0));
-    let spawn = |p: Arc<dyn Process>, order: Arc<AtomicUsize>| {
-        std::thread::spawn(move || {
-            let s = wait_proc(p);
-            (s, order.fetch_add(1, Ordering::SeqCst))
-        })
-    };
-    let te = spawn(e, order.clone());
-    let ti = spawn(Arc::new(Init(c.clone())), order.clone());
     c.kill(Signal::KILL).map_err(|e| format!("kill: {e}"))?;
-    let (es, eo) = te.join().map_err(|_| "wait thread panicked")?;
-    let (is, io) = ti.join().map_err(|_| "wait thread panicked")?;
-    ensure!(es? == ExitStatus::Signaled(Signal::KILL), "exec status");
-    ensure!(is? == ExitStatus::Signaled(Signal::KILL), "init status");
-    ensure!(
-        eo < io,
-        "the init's exit was reported before the exit of the exec it caused"
-    );
+    let is = wait_init(&c)?;
+    ensure!(is == ExitStatus::Signaled(Signal::KILL), "init status {is}");
+    match e.delete() {
+        Ok(()) => {}
+        Err(err) if err.kind() == ErrorKind::StillRunning => {
+            return Err(
+                "the init's exit was reported while the exec it caused was still running".into(),
+            )
+        }
+        Err(err) => return Err(format!("exec delete after init's wait: {err}")),
+    }
+    let es = wait_proc(e)?;
+    ensure!(es == ExitStatus::Signaled(Signal::KILL), "exec status {es}");
     Ok(Outcome::Passed)
 }
 
