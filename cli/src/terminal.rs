@@ -101,3 +101,40 @@ impl Drop for StdioFlags {
         self.restore();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::termios::LocalFlags;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn raw_mode_is_undone_on_drop_and_size_is_read() {
+        let winsize = nix::pty::Winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(Some(&winsize), None).unwrap();
+        let slave = pty.slave.as_fd();
+        assert!(is_terminal(slave));
+        assert_eq!(window_size(slave), Some(ConsoleSize { rows: 24, cols: 80 }));
+        let cooked = termios::tcgetattr(slave).unwrap().local_flags;
+        assert!(cooked.contains(LocalFlags::ICANON | LocalFlags::ECHO));
+        {
+            let _raw = RawMode::enter(slave).unwrap();
+            let raw = termios::tcgetattr(slave).unwrap().local_flags;
+            assert!(!raw.intersects(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG));
+        }
+        assert_eq!(termios::tcgetattr(slave).unwrap().local_flags, cooked);
+    }
+
+    #[test]
+    fn not_a_terminal() {
+        let (r, _w) = nix::unistd::pipe().unwrap();
+        assert!(!is_terminal(r.as_fd()));
+        assert_eq!(window_size(r.as_fd()), None);
+        assert!(RawMode::enter(r.as_fd()).is_err());
+    }
+}
