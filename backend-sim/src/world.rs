@@ -171,10 +171,10 @@ impl World {
         let m = self.config.mutations.clone();
         if owns {
             if m.kill_all_even_if_owned {
-                self.kill_all(container, &cgroup, Signal::KILL, "init_exit");
                 self.violations.push(format!(
                     "rule 1: a cgroup-wide kill was issued for container {container}, which owns its pid namespace"
                 ));
+                self.kill_all(container, &cgroup, Signal::KILL, "init_exit");
             } else {
                 self.trace.record(
                     self.clock.now(),

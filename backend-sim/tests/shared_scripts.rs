@@ -3,7 +3,6 @@
 
 mod common;
 use common::*;
-use runtime_api::Process;
 
 fn stdin_of(s: &testkit::Script) -> Option<&[u8]> {
     (!s.stdin.is_empty()).then_some(s.stdin.as_slice())
