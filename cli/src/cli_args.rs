@@ -62,11 +62,12 @@ pub enum Command {
 /// `rtctl bundle ...`.
 #[derive(Debug, Subcommand)]
 pub enum BundleCommand {
-    /// Fills a bundle's root filesystem from /bin/busybox (what runc needs; the simulator only
+    /// Fills bundles' root filesystems from /bin/busybox (what runc needs; the simulator only
     /// reads config.json). Idempotent.
     Init {
-        /// The bundle directory (holding config.json).
-        dir: PathBuf,
+        /// The bundle directories (each holding config.json).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
     },
 }
 

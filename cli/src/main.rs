@@ -50,8 +50,8 @@ fn dispatch(cli: &Cli) -> Result<i32, CliError> {
     match &cli.command {
         Command::Backends => commands::backends::run(),
         Command::Bundle {
-            command: BundleCommand::Init { dir },
-        } => commands::bundle::init(dir),
+            command: BundleCommand::Init { dirs },
+        } => commands::bundle::init(dirs),
         Command::Run { bundle, id } => {
             let (_, backend) = select()?;
             commands::run::run(&backend, bundle, id.as_deref())

@@ -1,13 +1,16 @@
 //! `rtctl bundle init DIR`.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use crate::bundle;
 use crate::error::CliError;
 
-/// Fills the bundle's root filesystem from busybox and says where.
-pub fn init(dir: &Path) -> Result<i32, CliError> {
-    let rootfs = bundle::init(dir)?;
-    println!("{}: root filesystem ready", rootfs.display());
+/// Fills each bundle's root filesystem from busybox and says where; stops at the first
+/// bundle that fails.
+pub fn init(dirs: &[PathBuf]) -> Result<i32, CliError> {
+    for dir in dirs {
+        let rootfs = bundle::init(dir)?;
+        println!("{}: root filesystem ready", rootfs.display());
+    }
     Ok(0)
 }
