@@ -81,14 +81,17 @@ struct World {
     execs: BTreeMap<String, ExecEntry>,
 }
 
+/// The error for a name whose `create`/`exec` step failed, so the object does not exist.
+fn not_created(name: &str) -> Error {
+    Error::new(
+        runtime_api::ErrorKind::NotFound,
+        format!("{name:?} was not created (its create or exec step failed)"),
+    )
+}
+
 impl World {
     fn container(&self, name: &str) -> Result<&ContainerEntry, Error> {
-        self.containers.get(name).ok_or_else(|| {
-            Error::new(
-                runtime_api::ErrorKind::NotFound,
-                format!("container {name:?} was not created (its create step failed)"),
-            )
-        })
+        self.containers.get(name).ok_or_else(|| not_created(name))
     }
 
     fn target(&self, name: &str) -> Result<Target<'_>, Error> {
@@ -98,10 +101,7 @@ impl World {
         if let Some(c) = self.containers.get(name) {
             return Ok(Target::Container(c));
         }
-        Err(Error::new(
-            runtime_api::ErrorKind::NotFound,
-            format!("{name:?} was not created (its step failed)"),
-        ))
+        Err(not_created(name))
     }
 }
 
@@ -354,7 +354,7 @@ fn perform(
                         }
                         r.map(|()| "deleted".to_string())
                     }
-                    None => world.container(target).map(|_| String::new()),
+                    None => Err(not_created(target)),
                 }
             }
         }
@@ -372,9 +372,7 @@ fn perform(
                         }
                         r.map(|status| observe(status, c.container.relay_report(), &mut c.io))
                     }
-                    None => Err(world.container(target).err().unwrap_or_else(|| {
-                        Error::new(runtime_api::ErrorKind::NotFound, target.clone())
-                    })),
+                    None => Err(not_created(target)),
                 }
             };
             return match waited {
