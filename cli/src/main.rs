@@ -5,7 +5,8 @@
 //! written scenario, or sweep a scenario over many simulator seeds.
 //!
 //! Exit codes: `run` exits with the container's code; `scenario` and `sweep` exit 0 when every
-//! expectation (and, on the simulator, every rule) held and 1 otherwise; rtctl's own failures
+//! expectation (and, on the simulator, every rule) held and 1 otherwise (128 + the signal when
+//! Ctrl-C or another signal stopped a scenario, after cleaning up); rtctl's own failures
 //! (bad input, a backend that cannot be loaded) print one line `rtctl: ...` on stderr and exit
 //! 125.
 

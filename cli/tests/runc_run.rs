@@ -367,3 +367,54 @@ fn failing_scenario_on_runc_cleans_up_its_containers() {
     // The paused container and its exec were resumed, killed, waited for and deleted.
     assert!(dirs.leftovers().is_empty(), "{:?}", dirs.leftovers());
 }
+
+#[test]
+fn ctrl_c_stops_a_scenario_and_removes_its_containers() {
+    if !runc_ready("ctrl_c_stops_a_scenario_and_removes_its_containers") {
+        return;
+    }
+    let dirs = RuncDirs::new();
+    let b = bundle(&["sleep", "1000"], false);
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("forever.scenario");
+    std::fs::write(
+        &scenario,
+        format!(
+            "create c {}\nstart c\nexec c e -- sleep 1000\nwait c\ndelete c\n",
+            b.path().display()
+        ),
+    )
+    .unwrap();
+    let mut child = rtctl()
+        .args(["--backend", "runc", "--backend-config", &dirs.config()])
+        .args(["scenario", "--id-prefix", "rtctl-interrupt-"])
+        .arg(&scenario)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 1024];
+    // The report of the exec step is printed once it ran; the next step blocks in wait.
+    while !seen.contains("-> pid") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "rtctl ended early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(
+        rest.contains("FAILED: line 5: interrupted by SIGINT before this step"),
+        "{rest}"
+    );
+    assert!(dirs.leftovers().is_empty(), "{:?}", dirs.leftovers());
+}

@@ -2,6 +2,7 @@
 //! step's result and verdicts.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -9,6 +10,7 @@ use crate::backend_select::Backend;
 use crate::cli_args::ScenarioArgs;
 use crate::error::CliError;
 use crate::scenario::exec::{self, Outcome, RunOptions, StepReport};
+use crate::scenario::interrupt::{Interrupt, InterruptGuard};
 use crate::scenario::{parse, Scenario};
 use crate::sim_ext::{self, SimRun, TraceSummary};
 
@@ -96,9 +98,13 @@ pub fn run(backend: &Backend, args: &ScenarioArgs) -> Result<i32, CliError> {
         )));
     }
     let scenario = load(&args.file)?;
+    let interrupt = Arc::new(Interrupt::default());
+    let _guard = InterruptGuard::install(interrupt.clone())
+        .map_err(|e| CliError::new(format!("cannot install signal handlers: {e}")))?;
     let options = RunOptions {
         id_prefix: args.id_prefix.clone(),
         sandbox_id: "rtctl-scenario".into(),
+        interrupt: Some(interrupt.clone()),
     };
     let played = play(
         backend,
@@ -141,7 +147,8 @@ pub fn run(backend: &Backend, args: &ScenarioArgs) -> Result<i32, CliError> {
         }
         Some(line) => {
             println!("FAILED: {line}");
-            Ok(1)
+            // Interrupted: exit as a shell reports death by that signal.
+            Ok(interrupt.signal().map_or(1, |s| 128 + s.number()))
         }
     }
 }

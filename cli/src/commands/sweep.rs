@@ -114,6 +114,7 @@ pub fn run(
     let options = RunOptions {
         id_prefix: String::new(),
         sandbox_id: "rtctl-scenario".into(),
+        interrupt: None,
     };
 
     let progress = Progress::new(args.seeds);

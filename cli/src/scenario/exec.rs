@@ -3,21 +3,26 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use runtime_api::{Container, Error, ExitStatus, Process, ProcessInfo, Runtime, Status};
 
 use super::capture::ProcessIo;
 use super::expect::{self, Probe, WaitOutcome};
+use super::interrupt::Interrupt;
 use super::lex::quote_bytes;
 use super::{Action, Expectation, Scenario, Step};
 
 /// How the runner names things on the runtime.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct RunOptions {
     /// Prepended to each container name to make its id (lets runs share a runc root).
     pub id_prefix: String,
     /// The sandbox id given to `create_container`.
     pub sandbox_id: String,
+    /// Where created containers are registered so that Ctrl-C can stop them; the run stops
+    /// at the next step once it fired.
+    pub interrupt: Option<Arc<Interrupt>>,
 }
 
 /// What one step did, for printing.
@@ -54,7 +59,7 @@ pub struct Outcome {
 }
 
 struct ContainerEntry {
-    container: Box<dyn Container>,
+    container: Arc<dyn Container>,
     io: ProcessIo,
     deleted: bool,
     waited: bool,
@@ -145,6 +150,13 @@ pub fn run(
     let mut failure = None;
     let mut steps_run = 0;
     for step in &scenario.steps {
+        if let Some(signal) = options.interrupt.as_ref().and_then(|i| i.signal()) {
+            failure = Some(Failure {
+                line: step.line,
+                message: format!("interrupted by {signal} before this step"),
+            });
+            break;
+        }
         steps_run += 1;
         let span = tracing::info_span!("step", line = step.line, step = step.action.keyword());
         let _enter = span.enter();
@@ -260,6 +272,10 @@ fn perform(
             let id = format!("{}{name}", options.id_prefix);
             match runtime.create_container(&options.sandbox_id, &id, bundle, set) {
                 Ok(container) => {
+                    let container: Arc<dyn Container> = Arc::from(container);
+                    if let Some(interrupt) = &options.interrupt {
+                        interrupt.register(container.clone());
+                    }
                     let pid = container.pid();
                     world.order.push(name.clone());
                     world.containers.insert(
@@ -541,6 +557,7 @@ mod tests {
         RunOptions {
             id_prefix: "p-".into(),
             sandbox_id: "s".into(),
+            interrupt: None,
         }
     }
 

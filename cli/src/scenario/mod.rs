@@ -7,6 +7,7 @@
 pub mod capture;
 pub mod exec;
 pub mod expect;
+pub mod interrupt;
 pub mod lex;
 pub mod parse;
 
