@@ -51,7 +51,7 @@ pub enum Command {
     /// Plays a scenario on the simulator once per seed, checking the rules and the scenario's
     /// expectations, and prints each failing seed with the command that replays it.
     Sweep(SweepArgs),
-    /// Manages example bundles.
+    /// Prepares OCI bundles (fills their root filesystem from busybox, for runc).
     Bundle {
         /// What to do with the bundle.
         #[command(subcommand)]
