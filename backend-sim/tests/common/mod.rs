@@ -147,3 +147,21 @@ pub fn ext(rt: &dyn Runtime, method: &str, params: serde_json::Value) -> serde_j
 pub fn no_params() -> serde_json::Value {
     json!({})
 }
+
+/// A bundle with only `config.json` and an empty `rootfs/`: enough for the simulator, and
+/// much cheaper than a busybox bundle when a test needs hundreds.
+pub fn light_bundle(args: &[&str], ns: PidNamespace, cgroup: Option<&str>) -> tempfile::TempDir {
+    let mut b = BundleBuilder::new(args).pid_namespace(ns);
+    if let Some(c) = cgroup {
+        b = b.cgroups_path(c);
+    }
+    let spec = b.spec_mut().clone();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rootfs")).unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        serde_json::to_vec(&spec).unwrap(),
+    )
+    .unwrap();
+    dir
+}
