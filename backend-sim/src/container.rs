@@ -147,6 +147,7 @@ impl SimContainer {
 
     fn api(&self, w: &mut World, what: &str) {
         let now = w.clock.now();
+        tracing::debug!(container.id = %self.id, pid = self.init, virtual_ns = now.0, "{what}");
         w.trace.record(now, 0, "api", format!("{what} {}", self.id));
     }
 }

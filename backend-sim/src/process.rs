@@ -32,6 +32,7 @@ pub(crate) fn wait_process(shared: &Shared, container: &str, pid: i32) -> Result
         }
         Some(_) => {}
     }
+    tracing::debug!(container.id = %container, pid, "wait");
     let mut g = shared.run_until(g, |w| w.wait_ready(pid));
     let no_drain = g.config.mutations.no_drain;
     let rec = g

@@ -174,6 +174,7 @@ impl Runtime for SimRuntime {
             ));
         }
         let now = g.clock.now();
+        tracing::debug!(container.id = %id, sandbox_id, virtual_ns = now.0, "create");
         g.trace.record(
             now,
             0,

@@ -54,7 +54,6 @@ impl Trace {
     /// Appends an event.
     pub fn record(&mut self, t: Instant, pid: i32, kind: &str, detail: impl Into<String>) {
         let detail = detail.into();
-        tracing::trace!(t_ns = t.0, pid, kind, detail = %detail, "sim event");
         self.events.push(TraceEvent {
             t_ns: t.0,
             pid,
