@@ -316,17 +316,17 @@ impl Container for SimContainer {
     }
 
     fn kill(&self, signal: Signal) -> Result<()> {
+        let mut g = self.shared.lock();
+        g.containers
+            .get(&self.id)
+            .filter(|c| c.init_pid == self.init)
+            .ok_or_else(|| self.missing())?;
         if !signal.is_valid() {
             return Err(self.err(
                 ErrorKind::InvalidArgument,
                 format!("invalid signal number {}", signal.number()),
             ));
         }
-        let mut g = self.shared.lock();
-        g.containers
-            .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
-            .ok_or_else(|| self.missing())?;
         if !g.is_alive(self.init) {
             return Err(self.err(ErrorKind::NotRunning, "container not running"));
         }

@@ -22,7 +22,7 @@
 //! the current virtual instant. The one input that comes from outside is a process's stdin:
 //! while a process waits for it from a connection, virtual time stands still (input is taken
 //! to arrive at once in virtual time), so the timing of the peer never changes the run; only
-//! how the bytes are chunked can show in the trace.
+//! how the bytes are chunked can show in the trace. (`advance` moves time forward even then.)
 //!
 //! # Kernel model ([`kernel`])
 //!

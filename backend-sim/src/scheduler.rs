@@ -159,7 +159,9 @@ impl World {
                 }
             }
         }
-        if !waits.is_empty() {
+        // Under a deadline (`advance`), the caller asked for time to pass: stdin does not
+        // hold it.
+        if !waits.is_empty() && deadline.is_none() {
             return StepResult::Idle(waits);
         }
         // 5. The next timer.

@@ -108,7 +108,8 @@ impl Shared {
         }
     }
 
-    /// Runs the world for `d` of virtual time; returns the new time.
+    /// Runs the world for `d` of virtual time (a process waiting for stdin does not hold it
+    /// here); returns the new time.
     pub(crate) fn advance(&self, d: Duration) -> Instant {
         let mut g = self.lock();
         let target = g.clock.now().after(d);
