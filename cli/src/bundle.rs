@@ -4,11 +4,10 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
-use testkit::{BUSYBOX, BUSYBOX_APPLETS};
+use testkit::BUSYBOX;
 
 use crate::error::CliError;
 
@@ -82,7 +81,7 @@ pub fn check_rootfs(bundle: &Path, spec: &Spec) -> Result<(), CliError> {
 pub fn init(bundle: &Path) -> Result<PathBuf, CliError> {
     let spec = load_spec(bundle)?;
     let rootfs = rootfs_path(bundle, &spec);
-    populate_rootfs(&rootfs).map_err(|e| {
+    testkit::write_busybox_rootfs(&rootfs).map_err(|e| {
         CliError::new(format!(
             "bundle {}: filling {}: {e}",
             bundle.display(),
@@ -90,44 +89,6 @@ pub fn init(bundle: &Path) -> Result<PathBuf, CliError> {
         ))
     })?;
     Ok(rootfs)
-}
-
-fn populate_rootfs(rootfs: &Path) -> io::Result<()> {
-    if !Path::new(BUSYBOX).is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("{BUSYBOX} is missing (install Debian's busybox-static)"),
-        ));
-    }
-    let bin = rootfs.join("bin");
-    fs::create_dir_all(&bin)?;
-    for d in ["proc", "dev", "sys", "tmp", "etc", "root"] {
-        fs::create_dir_all(rootfs.join(d))?;
-    }
-    fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777))?;
-    let target = bin.join("busybox");
-    if !target.exists() {
-        // A hard link is instant; fall back to a copy across file systems.
-        if fs::hard_link(BUSYBOX, &target).is_err() {
-            fs::copy(BUSYBOX, &target)?;
-        }
-    }
-    for applet in BUSYBOX_APPLETS {
-        let link = bin.join(applet);
-        if link.symlink_metadata().is_err() {
-            symlink("busybox", link)?;
-        }
-    }
-    for (file, content) in [
-        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
-        ("etc/group", "root:x:0:\n"),
-    ] {
-        let path = rootfs.join(file);
-        if !path.exists() {
-            fs::write(path, content)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

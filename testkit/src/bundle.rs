@@ -131,7 +131,7 @@ impl BundleBuilder {
                 .tempdir_in(base)?,
             None => tempfile::Builder::new().prefix("rtl-bundle-").tempdir()?,
         };
-        write_rootfs(&dir.path().join("rootfs"))?;
+        write_busybox_rootfs(&dir.path().join("rootfs"))?;
         let config = serde_json::to_vec_pretty(&self.spec).map_err(io::Error::other)?;
         fs::write(dir.path().join("config.json"), config)?;
         Ok(Bundle {
@@ -141,7 +141,17 @@ impl BundleBuilder {
     }
 }
 
-fn write_rootfs(rootfs: &Path) -> io::Result<()> {
+/// Fills `rootfs` with `/bin/busybox` (hard-linked, or copied across file systems), its applet
+/// links ([`BUSYBOX_APPLETS`]), `/proc`, `/dev`, `/sys`, `/tmp` (mode 1777), `/root` and a
+/// minimal `/etc`. Idempotent: what is already there is kept. Fails with `NotFound` naming the
+/// package to install when `/bin/busybox` is missing.
+pub fn write_busybox_rootfs(rootfs: &Path) -> io::Result<()> {
+    if !Path::new(BUSYBOX).is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{BUSYBOX} is missing (install Debian's busybox-static)"),
+        ));
+    }
     let bin = rootfs.join("bin");
     fs::create_dir_all(&bin)?;
     for d in ["proc", "dev", "sys", "tmp", "etc", "root"] {
@@ -149,17 +159,30 @@ fn write_rootfs(rootfs: &Path) -> io::Result<()> {
     }
     fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777))?;
     let target = bin.join("busybox");
-    // A hard link is instant and shares the page cache; fall back to a copy across filesystems.
-    if fs::hard_link(BUSYBOX, &target).is_err() {
-        fs::copy(BUSYBOX, &target).map_err(|e| {
-            io::Error::new(e.kind(), format!("copying {BUSYBOX} into the bundle: {e}"))
-        })?;
+    if !target.exists() {
+        // A hard link is instant and shares the page cache; fall back to a copy across
+        // file systems.
+        if fs::hard_link(BUSYBOX, &target).is_err() {
+            fs::copy(BUSYBOX, &target).map_err(|e| {
+                io::Error::new(e.kind(), format!("copying {BUSYBOX} into the bundle: {e}"))
+            })?;
+        }
     }
     for applet in BUSYBOX_APPLETS {
-        symlink("busybox", bin.join(applet))?;
+        let link = bin.join(applet);
+        if link.symlink_metadata().is_err() {
+            symlink("busybox", link)?;
+        }
     }
-    fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")?;
-    fs::write(rootfs.join("etc/group"), "root:x:0:\n")?;
+    for (file, content) in [
+        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+        ("etc/group", "root:x:0:\n"),
+    ] {
+        let path = rootfs.join(file);
+        if !path.exists() {
+            fs::write(path, content)?;
+        }
+    }
     Ok(())
 }
 

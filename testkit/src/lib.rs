@@ -14,6 +14,9 @@ mod bundle;
 mod runc_switch;
 mod scripts;
 
-pub use bundle::{exec_process, Bundle, BundleBuilder, PidNamespace, BUSYBOX, BUSYBOX_APPLETS};
+pub use bundle::{
+    exec_process, write_busybox_rootfs, Bundle, BundleBuilder, PidNamespace, BUSYBOX,
+    BUSYBOX_APPLETS,
+};
 pub use runc_switch::{require_runc_or_skip, runc_available, runc_required, REQUIRE_RUNC_VAR};
 pub use scripts::{shared_scripts, Script};
