@@ -64,6 +64,7 @@ impl World {
                 exited_at: None,
                 grace_deadline: None,
                 cut: false,
+                cut_holds: Vec::new(),
                 report: None,
                 deleted: false,
             },
@@ -202,12 +203,11 @@ impl Process for SimContainer {
             g.outputs_closed(self.init),
             g.rt_procs.get(&self.init).is_some_and(|r| r.cut),
         );
+        if !closed && !cut {
+            g.cut_relay(self.init);
+        }
         if let Some(rec) = g.rt_procs.get_mut(&self.init) {
             rec.deleted = true;
-            if !closed && !cut {
-                rec.cut = true;
-                rec.relay.cut();
-            }
         }
         g.containers.remove(&self.id);
         drop(g);

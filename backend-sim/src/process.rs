@@ -52,6 +52,7 @@ pub(crate) fn wait_process(shared: &Shared, container: &str, pid: i32) -> Result
         };
         if let Some(report) = report {
             let rec = g.rt_procs.get_mut(&pid).expect("record");
+            rec.cut_holds.clear();
             if rec.report.is_none() {
                 rec.report = Some(report);
                 let end = if report.was_cut() { "cut" } else { "complete" };

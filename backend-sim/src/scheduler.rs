@@ -95,6 +95,7 @@ impl World {
             }
         }
         // 2. Relays whose grace expired.
+        self.release_finished_cuts();
         if self.fire_graces() {
             return StepResult::Progressed;
         }

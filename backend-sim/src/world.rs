@@ -4,7 +4,7 @@
 
 use crate::clock::{Instant, VirtualClock};
 use crate::config::Config;
-use crate::kernel::{Kernel, ProcState, RUNTIME_PID};
+use crate::kernel::{Kernel, ProcState, StreamFd, RUNTIME_PID};
 use crate::relay::Relay;
 use crate::rng::SimRng;
 use crate::trace::Trace;
@@ -29,6 +29,10 @@ pub(crate) struct RtProc {
     pub exited_at: Option<Instant>,
     pub grace_deadline: Option<Instant>,
     pub cut: bool,
+    /// After a cut: the write ends of its output streams, kept open until the relay has
+    /// finished the cut, so that writers exiting right after it (in virtual time, but
+    /// microseconds later in real time) cannot turn the cut into an end-of-file.
+    pub cut_holds: Vec<Arc<StreamFd>>,
     pub report: Option<RelayReport>,
     pub deleted: bool,
 }
@@ -229,9 +233,8 @@ impl World {
             if closed {
                 continue;
             }
-            rec.cut = true;
-            rec.relay.cut();
             let streams = rec.out_streams;
+            self.cut_relay(pid);
             for id in streams {
                 if let Some(s) = self.kernel.streams.get_mut(&id) {
                     s.reader_gone = true;
@@ -248,6 +251,40 @@ impl World {
             );
         }
         any
+    }
+
+    /// Cuts the relay of runtime process `pid`, keeping its output streams' write ends open
+    /// until the relay has processed the cut (see [`RtProc::cut_holds`]).
+    pub(crate) fn cut_relay(&mut self, pid: i32) {
+        let Some(rec) = self.rt_procs.get(&pid) else {
+            return;
+        };
+        let streams = rec.out_streams;
+        let mut holds: Vec<Arc<StreamFd>> = Vec::new();
+        for p in self.kernel.procs.values() {
+            for f in [&p.slots.stdout, &p.slots.stderr, &p.slots.stdin]
+                .into_iter()
+                .flatten()
+            {
+                if streams.contains(&f.id) && !holds.iter().any(|h| h.id == f.id) {
+                    holds.push(f.clone());
+                }
+            }
+        }
+        if let Some(rec) = self.rt_procs.get_mut(&pid) {
+            rec.cut = true;
+            rec.cut_holds = holds;
+            rec.relay.cut();
+        }
+    }
+
+    /// Lets go of the write ends kept open for cuts the relays have finished.
+    pub(crate) fn release_finished_cuts(&mut self) {
+        for rec in self.rt_procs.values_mut() {
+            if !rec.cut_holds.is_empty() && rec.relay.try_report().is_some() {
+                rec.cut_holds.clear();
+            }
+        }
     }
 
     /// Whether `wait` on runtime process `pid` may return: it exited and its relay ended (or
