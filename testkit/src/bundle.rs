@@ -141,7 +141,7 @@ impl BundleBuilder {
     }
 }
 
-/// Fills `rootfs` with `/bin/busybox` (hard-linked, or copied across file systems), its applet
+/// Fills `rootfs` with a copy of `/bin/busybox`, its applet
 /// links ([`BUSYBOX_APPLETS`]), `/proc`, `/dev`, `/sys`, `/tmp` (mode 1777), `/root` and a
 /// minimal `/etc`. Idempotent: what is already there is kept. Fails with `NotFound` naming the
 /// package to install when `/bin/busybox` is missing.
@@ -160,13 +160,11 @@ pub fn write_busybox_rootfs(rootfs: &Path) -> io::Result<()> {
     fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777))?;
     let target = bin.join("busybox");
     if !target.exists() {
-        // A hard link is instant and shares the page cache; fall back to a copy across
-        // file systems.
-        if fs::hard_link(BUSYBOX, &target).is_err() {
-            fs::copy(BUSYBOX, &target).map_err(|e| {
-                io::Error::new(e.kind(), format!("copying {BUSYBOX} into the bundle: {e}"))
-            })?;
-        }
+        // A copy, not a hard link: the rootfs is writable, and a container writing to its
+        // /bin/busybox must not change the host's.
+        fs::copy(BUSYBOX, &target).map_err(|e| {
+            io::Error::new(e.kind(), format!("copying {BUSYBOX} into the bundle: {e}"))
+        })?;
     }
     for applet in BUSYBOX_APPLETS {
         let link = bin.join(applet);
