@@ -14,6 +14,12 @@ use std::time::Duration;
 pub struct KernelProcess {
     /// Pid in the runtime's namespace.
     pub pid: i32,
+    /// Its parent's pid (0: the runtime itself).
+    pub ppid: i32,
+    /// The container it was started in.
+    pub container: String,
+    /// Its command line.
+    pub argv: Vec<String>,
     /// Whether it exited and was not reaped yet.
     pub zombie: bool,
 }
@@ -29,6 +35,8 @@ pub struct RelayFacts {
     pub written: [u64; 2],
     /// The drain grace the relay ran with.
     pub grace: Duration,
+    /// Whether the backend cut the relay after the grace.
+    pub cut: bool,
 }
 
 /// The ground truth of a backend, for the rule oracles.
@@ -43,4 +51,6 @@ pub trait Inspector {
     fn relay_facts(&self, pid: i32) -> Option<RelayFacts>;
     /// The seed the backend runs under, for failure messages.
     fn seed(&self) -> u64;
+    /// Every process the kernel still has (alive or zombie), any container.
+    fn all_kernel_processes(&self) -> Vec<KernelProcess>;
 }

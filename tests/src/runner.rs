@@ -93,14 +93,15 @@ pub struct InitExitProbe {
     pub listed: Result<Vec<ProcessInfo>, ErrorKind>,
     /// The kernel's processes of the container's cgroup (with an inspector).
     pub kernel: Option<Vec<KernelProcess>>,
+    /// Every process the kernel had at that moment, any container (with an inspector): tells
+    /// who a leftover zombie's parent is.
+    pub kernel_all: Option<Vec<KernelProcess>>,
     /// Cgroup-wide kills issued for the container before and after the wait (with an
     /// inspector).
     pub kill_all: Option<(usize, usize)>,
     /// Cgroup peers outside this container's pid namespace whose init was still alive before
     /// the wait, and how each ended if it is now stopped (`None`: still running).
     pub peers: Vec<(usize, Option<Result<ExitStatus, ErrorKind>>)>,
-    /// Earlier events that can explain a peer's death by SIGKILL.
-    pub explained_kills: Vec<usize>,
 }
 
 /// One exec attempt.
@@ -487,6 +488,7 @@ fn wait_init(
     }
     let listed = c.all_processes().map_err(|e| e.kind());
     let kernel = inspector.map(|ins| ins.container_processes(id));
+    let kernel_all = inspector.map(|ins| ins.all_kernel_processes());
     let kill_all = inspector.map(|ins| (kill_all_before.unwrap_or(0), ins.kill_all_count(id)));
     let mut peer_states = Vec::new();
     for j in peers {
@@ -501,19 +503,13 @@ fn wait_init(
         };
         peer_states.push((j, outcome));
     }
-    // Events before this one that explain a SIGKILL death of a peer: see checks::rule1.
-    let explained_kills = rec
-        .init_exits
-        .iter()
-        .map(|e| e.container)
-        .collect::<Vec<_>>();
     rec.init_exits.push(InitExitProbe {
         container: i,
         listed,
         kernel,
+        kernel_all,
         kill_all,
         peers: peer_states,
-        explained_kills,
     });
 }
 
@@ -547,13 +543,11 @@ fn teardown(
                 continue;
             }
             Ok(Status::Stopped) => {}
-            _ => {
-                if let Err(e) = c.kill(Signal::KILL) {
-                    if !e.is(ErrorKind::NotRunning) {
-                        rec.failures.push(format!("c{i}: teardown kill: {e}"));
-                    }
-                }
-            }
+            _ => match c.kill(Signal::KILL) {
+                Ok(()) => rec.procs[i].signals.push(Signal::KILL),
+                Err(e) if e.is(ErrorKind::NotRunning) => {}
+                Err(e) => rec.failures.push(format!("c{i}: teardown kill: {e}")),
+            },
         }
         wait_init(rec, containers, lives, i, inspector, opts);
     }
