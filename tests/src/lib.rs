@@ -19,6 +19,7 @@ pub mod checks;
 pub mod conformance;
 pub mod connection;
 pub mod inspect;
+pub mod model;
 pub mod properties;
 pub mod runner;
 pub mod scenario;
