@@ -12,7 +12,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
-use runtime_api::{Container, ErrorKind, Process, Runtime, Signal, StdioSet};
+use runtime_api::{Container, ErrorKind, Runtime, Signal, StdioSet};
 use serde_json::json;
 use suites::model::{slot_id, Answer, Call, Model, SLOTS};
 use suites::properties::{case_count, sim_plugin};
