@@ -18,6 +18,7 @@
 pub mod checks;
 pub mod conformance;
 pub mod connection;
+pub mod differential;
 pub mod inspect;
 pub mod model;
 pub mod properties;

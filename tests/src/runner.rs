@@ -32,6 +32,10 @@ pub struct RunOptions {
     pub wait_bound: Duration,
     /// Wall-clock bound, after `wait` returned, for the runtime to close each connection.
     pub close_bound: Duration,
+    /// Timing-independent mode (differential runs): before a stop and before teardown, wait
+    /// every exec not waited yet (generated execs end by themselves), so that no exec is killed
+    /// mid-script; after the steps, record [`Record::final_survivors`].
+    pub settle: bool,
 }
 
 impl Default for RunOptions {
@@ -41,6 +45,7 @@ impl Default for RunOptions {
             cgroup_prefix: "/rtl-suites".into(),
             wait_bound: Duration::from_secs(60),
             close_bound: Duration::from_secs(10),
+            settle: false,
         }
     }
 }
@@ -146,6 +151,10 @@ pub struct Record {
     pub survivors: Vec<Vec<Option<usize>>>,
     /// Operations that failed where the plan expected success (create, start, delete...).
     pub failures: Vec<String>,
+    /// With [`RunOptions::settle`]: after the steps and after every exec was waited for, the
+    /// number of live processes of each container whose init was not waited for (`None`: it
+    /// was).
+    pub final_survivors: Option<Vec<Option<usize>>>,
 }
 
 struct Live {
@@ -173,6 +182,7 @@ pub fn run_plan(
         kills: Vec::new(),
         survivors: Vec::new(),
         failures: Vec::new(),
+        final_survivors: None,
     };
     let mut containers: Vec<Arc<dyn Container>> = Vec::new();
     let mut lives: Vec<Live> = Vec::new();
@@ -352,6 +362,11 @@ pub fn run_plan(
                 snapshot(&mut rec, &containers, &lives, n);
             }
             Step::Stop { container } => {
+                if opts.settle {
+                    for p in n..lives.len() {
+                        wait_one(&mut rec, &mut lives, p, inspector, opts);
+                    }
+                }
                 let c = &containers[*container];
                 if !lives[*container].waited {
                     let result = c.kill(Signal::KILL).map_err(|e| e.kind());
@@ -372,9 +387,33 @@ pub fn run_plan(
             }
         }
     }
+    if opts.settle {
+        for p in n..lives.len() {
+            wait_one(&mut rec, &mut lives, p, inspector, opts);
+        }
+        quiesce(runtime);
+        snapshot(&mut rec, &containers, &lives, n);
+        rec.final_survivors = rec.survivors.last().cloned();
+    }
     teardown(&mut rec, &containers, &mut lives, inspector, opts);
     drop(bundles);
     rec
+}
+
+/// How long [`quiesce`] lets a backend run: generated init bodies without foreground sleeps
+/// reach their final `sleep` well within it.
+pub const QUIESCE: Duration = Duration::from_millis(200);
+
+/// Lets the backend's processes run for [`QUIESCE`] before a process count: the simulator
+/// through its `advance` extension (virtual time), any other backend by sleeping.
+fn quiesce(runtime: &dyn Runtime) {
+    let ms = QUIESCE.as_millis() as u64;
+    if runtime
+        .extension("advance", &serde_json::json!({ "ms": ms }))
+        .is_err()
+    {
+        thread::sleep(QUIESCE);
+    }
 }
 
 /// The init of a container seen as a process (the container object is both).
