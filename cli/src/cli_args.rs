@@ -41,7 +41,7 @@ pub enum Command {
     Run {
         /// The bundle directory (holding config.json).
         bundle: PathBuf,
-        /// The container id (default: rtctl-<pid>).
+        /// The container id (default: `rtctl-<pid>`).
         #[arg(long)]
         id: Option<String>,
     },

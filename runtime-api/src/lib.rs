@@ -15,7 +15,7 @@
 //! 2. stdio relays always drain and never hang: all output arrives before `wait` returns,
 //!    unless a writer outlives the drain grace, and then the relay is cut and says so.
 //!
-//! With the `mock` feature, [`mock`] has `mockall` mocks of the traits for unit tests of code
+//! With the `mock` feature, the `mock` module has `mockall` mocks of the traits for unit tests of code
 //! that consumes them.
 
 #![warn(missing_docs)]
