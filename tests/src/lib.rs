@@ -11,7 +11,13 @@
 //!   the record against rule 1 and rule 2, using an [`inspect::Inspector`] (the simulator's
 //!   ground truth, [`sim`]) where the traits cannot show enough.
 //! - [`model`]: the reference model of containers and processes for the state-machine test.
-//! - [`differential`]: runs one scenario on two runtimes and compares what a user sees.
+//! - [`differential`]: compares what a user sees when one plan ran on two runtimes.
+//! - [`properties`]: what the property tests share (case counts under CI, the simulator plugin,
+//!   seed and mutation knobs, failure messages with the seed and how to replay it).
+//!
+//! The tests under `tests/tests/`: `conformance` (simulator always, runc when root with runc),
+//! `properties` (rule 1 and rule 2, 1,000 cases each under CI), `state_machine` (500
+//! sequences under CI), `differential` (simulator vs runc, 50 scenarios under CI).
 
 #![warn(missing_docs)]
 

@@ -18,6 +18,15 @@ pub const MUTATIONS_ENV: &str = "RTL_SIM_MUTATIONS";
 /// The environment variable that overrides every property's case count.
 pub const CASES_ENV: &str = "RTL_PROPTEST_CASES";
 
+/// Writes a summary line straight to the process's standard error, past the test harness's
+/// output capture, so that CI logs show what ran (case counts, known divergences) even for
+/// passing tests.
+pub fn log_line(line: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
 /// Whether the suite runs under CI: `CI=true` or `RTL_REQUIRE_RUNC=1`.
 pub fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")

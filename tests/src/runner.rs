@@ -400,7 +400,7 @@ pub fn run_plan(
     rec
 }
 
-/// How long [`quiesce`] lets a backend run: generated init bodies without foreground sleeps
+/// How long the runner lets a backend run before its final process count: generated init bodies without foreground sleeps
 /// reach their final `sleep` well within it.
 pub const QUIESCE: Duration = Duration::from_millis(200);
 

@@ -3,19 +3,13 @@
 //! `RTL_REQUIRE_RUNC=1`), with a per-test runc root and state directory.
 
 use serde_json::json;
+use suites::properties::log_line;
 
 /// Cases where the simulator is known to differ from runc, with what each difference is. The
 /// check of such a case is not weakened: it still runs, its failure is printed, and the test
 /// fails if the case fails in any other way than listed here or starts to pass (then the entry
 /// must go). Every entry is a simulator bug reported to its owner.
-pub const SIMULATOR_KNOWN_DIVERGENCES: &[(&str, &str)] = &[(
-    "rule1_joined_ns_init_exit_kills_siblings",
-    "simulator all_processes lists zombies of a container that joined another's pid namespace: \
-     its orphans are adopted by the namespace owner's init (`sleep`, which never reaps) and the \
-     simulator lists every zombie of the cgroup; runc lists none (cgroup v1 drops exited tasks \
-     from cgroup.procs and the runc backend only adds zombies whose parent is listed or is the \
-     runtime)",
-)];
+pub const SIMULATOR_KNOWN_DIVERGENCES: &[(&str, &str)] = &[];
 
 #[test]
 fn conformance_sim_plugin() {
@@ -26,12 +20,15 @@ fn conformance_sim_plugin() {
         .expect("opening the simulator");
     let report = suites::conformance::run_runtime(plugin.name(), runtime.as_ref(), None, 2);
     eprintln!("{report}");
-    eprintln!(
-        "SIMULATOR_KNOWN_DIVERGENCES ({}):",
+    let (p, f, s) = report.counts();
+    log_line(&format!(
+        "conformance of sim (plugin {}): {p} passed, {f} failed, {s} skipped; \
+         SIMULATOR_KNOWN_DIVERGENCES: {}",
+        path.display(),
         SIMULATOR_KNOWN_DIVERGENCES.len()
-    );
+    ));
     for (case, what) in SIMULATOR_KNOWN_DIVERGENCES {
-        eprintln!("  {case}: {what}");
+        log_line(&format!("  known divergence {case}: {what}"));
     }
     let failures = report.failures();
     let unexpected: Vec<_> = failures
@@ -71,5 +68,10 @@ fn conformance_runc_plugin() {
         .expect("opening the runc backend");
     let report = suites::conformance::run_runtime(plugin.name(), runtime.as_ref(), None, 2);
     eprintln!("{report}");
+    let (p, f, s) = report.counts();
+    log_line(&format!(
+        "conformance of runc (plugin {}): {p} passed, {f} failed, {s} skipped",
+        path.display()
+    ));
     assert!(report.passed(), "conformance failures on runc:\n{report}");
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use serde_json::json;
 use suites::differential::compare;
-use suites::properties::{case_count, sim_plugin};
+use suites::properties::{case_count, log_line, sim_plugin};
 use suites::runner::{run_plan, RunOptions};
 use suites::scenario::strategy::{scenarios, Shape};
 use suites::sim::SimInspector;
@@ -73,10 +73,10 @@ fn differential_sim_vs_runc() {
             )))
         }
     });
-    eprintln!(
+    log_line(&format!(
         "differential sim vs runc: {} scenarios run ({cases} asked; shrinking included)",
         ran.load(Ordering::Relaxed)
-    );
+    ));
     if let Err(e) = result {
         panic!("differential: {e}");
     }

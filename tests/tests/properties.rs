@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use suites::checks;
-use suites::properties::{case_count, run_on_sim, SimRun};
+use suites::properties::{case_count, log_line, run_on_sim, SimRun};
 use suites::scenario::strategy::{scenarios, Shape};
 
 fn property(name: &str, file: &'static str, judge: impl Fn(&SimRun) -> (Vec<String>, Vec<String>)) {
@@ -51,14 +51,14 @@ fn property(name: &str, file: &'static str, judge: impl Fn(&SimRun) -> (Vec<Stri
         }
     });
     let known = known.into_inner().unwrap_or_else(|p| p.into_inner());
-    eprintln!(
+    log_line(&format!(
         "{name}: {} scenarios run ({cases} cases asked; shrinking included), {} known \
          simulator race(s) set apart",
         ran.load(Ordering::Relaxed),
         known.len()
-    );
+    ));
     for k in &known {
-        eprintln!("  known: {k}");
+        log_line(&format!("  known: {k}"));
     }
     if let Err(e) = result {
         panic!("{name}: {e}");

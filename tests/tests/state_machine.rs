@@ -15,7 +15,7 @@ use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 use runtime_api::{Container, ErrorKind, Runtime, Signal, StdioSet};
 use serde_json::json;
 use suites::model::{slot_id, Answer, Call, Model, SLOTS};
-use suites::properties::{case_count, sim_plugin};
+use suites::properties::{case_count, log_line, sim_plugin};
 use testkit::{Bundle, BundleBuilder, PidNamespace};
 
 struct ModelMachine;
@@ -253,11 +253,11 @@ fn api_call_sequences_match_the_reference_model() {
             Ok(())
         },
     );
-    eprintln!(
+    log_line(&format!(
         "state machine: {} sequences run ({cases} asked; shrinking included), {} calls",
         sequences.load(Ordering::Relaxed),
         calls.load(Ordering::Relaxed)
-    );
+    ));
     if let Err(e) = result {
         panic!("state machine: {e}");
     }
