@@ -128,7 +128,8 @@ impl fmt::Display for Report {
 }
 
 /// Runs every case (whose name contains `filter`, if given) against `runtime`, on `threads`
-/// threads. `cgroup_prefix`: where shared-cgroup cases put their cgroups.
+/// threads. Open the runtime with a non-zero drain grace (the suite's own tests use 500 ms):
+/// a case checks that a cut relay reports the grace that expired. `cgroup_prefix`: where shared-cgroup cases put their cgroups.
 pub fn run_runtime(
     backend: &str,
     runtime: &dyn Runtime,

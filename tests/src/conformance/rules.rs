@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use runtime_api::{ErrorKind, ExitStatus, Signal, Status, StdioSet};
+use runtime_api::{ErrorKind, ExitStatus, RelayEnd, Signal, Status, StdioSet};
 use testkit::{BundleBuilder, PidNamespace};
 
 use super::env::{collected, exec, piped, sh, wait_init, wait_proc, Env};
@@ -230,6 +230,13 @@ fn holder_cut(env: &Env) -> CaseResult {
     ensure!(
         r.was_cut(),
         "a child kept stdout open past the grace, yet the relay reports {r:?}"
+    );
+    // `RelayEnd::Cut { grace }` is "the drain grace that expired": the suite runs backends
+    // with a non-zero grace, so a zero here misreports it.
+    ensure!(
+        matches!(r.end, RelayEnd::Cut { grace } if grace > std::time::Duration::ZERO),
+        "the relay was cut but reports the grace that expired as {:?}",
+        r.end
     );
     Ok(Outcome::Passed)
 }
