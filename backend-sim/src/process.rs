@@ -2,7 +2,9 @@
 //! a container's init shares with it.
 
 use crate::sim::Shared;
-use runtime_api::{ConsoleSize, Error, ErrorKind, ExitStatus, Process, RelayReport, Result};
+use runtime_api::{
+    ConsoleSize, Error, ErrorKind, ExitStatus, Process, RelayEnd, RelayReport, Result,
+};
 use std::sync::Arc;
 
 /// An exec'd process of a simulated container.
@@ -50,7 +52,14 @@ pub(crate) fn wait_process(shared: &Shared, container: &str, pid: i32) -> Result
             g = shared.lock();
             Some(report)
         };
-        if let Some(report) = report {
+        if let Some(mut report) = report {
+            // The relay runs without a timer and reports a zero grace when cut; the grace that
+            // expired is the simulator's virtual one.
+            if report.was_cut() {
+                report.end = RelayEnd::Cut {
+                    grace: g.config.drain_grace(),
+                };
+            }
             let rec = g.rt_procs.get_mut(&pid).expect("record");
             rec.cut_holds.clear();
             if rec.report.is_none() {

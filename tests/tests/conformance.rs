@@ -10,13 +10,7 @@ use suites::properties::log_line;
 /// its failure is printed, and the test fails if the case fails in any other way than listed
 /// here or starts to pass (then the entry must go). Every entry is a simulator bug reported to
 /// its owner.
-pub const SIMULATOR_KNOWN_DIVERGENCES: &[(&str, &str, &str)] = &[(
-    "rule2_exec_holder_is_cut_never_hangs",
-    "reports the grace that expired as Cut { grace: 0ns }",
-    "a cut relay reports RelayEnd::Cut { grace: 0ns } on the simulator (its relays run without \
-     a timer, `drain_grace: None`, and stdio reports ZERO then) where runc reports the \
-     configured grace (500 ms here); the API documents `grace` as the drain grace that expired",
-)];
+pub const SIMULATOR_KNOWN_DIVERGENCES: &[(&str, &str, &str)] = &[];
 
 #[test]
 fn conformance_sim_plugin() {
