@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use runtime_api::{ErrorKind, ExitStatus, Signal};
+use runtime_api::{ErrorKind, ExitStatus, RelayEnd, Signal};
 
 use crate::runner::{ExecRecord, ProcRecord, Record};
 use crate::scenario::Conn;
@@ -233,8 +233,8 @@ fn status_explained(r: &ProcRecord, status: ExitStatus) -> bool {
 
 /// Rule 2: every `wait` returns; every byte written before the end arrives in order and the
 /// connection is closed when `wait` returns; with the backend's facts, every `wait` returns
-/// within the grace after the exit and the relay reports a cut exactly when a writer outlived
-/// the grace.
+/// within the grace after the exit, the relay reports a cut exactly when a writer outlived
+/// the grace, and a cut reports the grace that expired.
 pub fn rule2(rec: &Record) -> Vec<String> {
     rule2_with_known(rec).0
 }
@@ -370,6 +370,15 @@ pub fn rule2_with_known(rec: &Record) -> (Vec<String>, Vec<String>) {
                     f.eof_at
                 ));
             }
+            if let RelayEnd::Cut { grace } = report.end {
+                if grace != f.grace {
+                    v.push(format!(
+                        "{}: relay was cut reporting a grace of {grace:?}, but the grace that \
+                         expired was {:?}",
+                        r.label, f.grace
+                    ));
+                }
+            }
             if let (Some(called), Some(returned)) = (r.wait_called_at, r.waited_at) {
                 let bound = deadline.max(called) + PEER_CLOSE_ALLOWANCE;
                 if returned > bound {
@@ -400,3 +409,6 @@ pub fn clean_run(rec: &Record) -> Vec<String> {
     }
     v
 }
+
+#[cfg(test)]
+mod tests;
