@@ -8,26 +8,16 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
-use runtime_api::{ExitStatus, StdioSet};
-use testkit::{exec_process, BundleBuilder};
+use testkit::{exec_process, run_lifecycle, BundleBuilder, LIFECYCLE_STEPS};
 
 /// Per-step times of one lifecycle (create, start, exec, exec wait, init wait, delete).
-type Steps = [Duration; 6];
-const STEP_NAMES: [&str; 6] = [
-    "create",
-    "start",
-    "exec",
-    "exec wait",
-    "init wait",
-    "delete",
-];
+type Steps = testkit::LifecycleSteps;
 
 struct Lap(Instant);
 impl Lap {
@@ -141,41 +131,6 @@ impl Bare {
     }
 }
 
-fn plugin_lifecycle(rt: &dyn runtime_api::Runtime, bundle: &Path, id: &str) -> Steps {
-    let mut steps = Steps::default();
-    let mut lap = Lap(Instant::now());
-    let (stdin_r, stdin_w) = nix::unistd::pipe().unwrap();
-    let c = rt
-        .create_container(
-            "bench",
-            id,
-            bundle,
-            StdioSet {
-                stdin: Some(stdin_r),
-                ..StdioSet::none()
-            },
-        )
-        .unwrap();
-    steps[0] = lap.next();
-    c.start().unwrap();
-    steps[1] = lap.next();
-    let p = c
-        .exec(&exec_process(&["true"], false), StdioSet::none())
-        .unwrap();
-    steps[2] = lap.next();
-    assert_eq!(p.wait().unwrap(), ExitStatus::Exited(0));
-    p.delete().unwrap();
-    steps[3] = lap.next();
-    let mut w = File::from(stdin_w);
-    let _ = w.flush();
-    drop(w);
-    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(0));
-    steps[4] = lap.next();
-    c.delete().unwrap();
-    steps[5] = lap.next();
-    steps
-}
-
 fn stats(mut v: Vec<Duration>) -> (Duration, Duration) {
     v.sort();
     let median = v[v.len() / 2];
@@ -213,7 +168,7 @@ fn main() {
         n: 0,
     };
     // Warm-up: page cache, the reaper and relay threads.
-    let _ = plugin_lifecycle(rt.as_ref(), bundle.path(), "warm-p");
+    let _ = run_lifecycle(rt.as_ref(), bundle.path(), "warm-p");
     let _ = bare.lifecycle(bundle.path(), "warm-b");
     bare.run(bundle.path(), "warm-r");
 
@@ -221,11 +176,7 @@ fn main() {
     let (mut sp, mut sb) = (Vec::new(), Vec::new());
     for i in 0..iters {
         let t = Instant::now();
-        sp.push(plugin_lifecycle(
-            rt.as_ref(),
-            bundle.path(),
-            &format!("p{i}"),
-        ));
+        sp.push(run_lifecycle(rt.as_ref(), bundle.path(), &format!("p{i}")));
         tp.push(t.elapsed());
         let t = Instant::now();
         sb.push(bare.lifecycle(bundle.path(), &format!("b{i}")));
@@ -256,7 +207,7 @@ fn main() {
         ms(ra)
     );
     println!("  per step, median ms (plugin / bare):");
-    for (k, name) in STEP_NAMES.iter().enumerate() {
+    for (k, name) in LIFECYCLE_STEPS.iter().enumerate() {
         let p = stats(sp.iter().map(|s| s[k]).collect()).0;
         let b = stats(sb.iter().map(|s| s[k]).collect()).0;
         println!("    {name:<10} {:>7.2} / {:>7.2}", ms(p), ms(b));

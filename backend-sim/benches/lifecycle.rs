@@ -8,36 +8,13 @@
 //! `RTL_BENCH_ITERS` sets the runc iterations (default 20; the simulator runs 50x as many).
 
 use runtime_api::{ExitStatus, Runtime, StdioSet};
-use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use testkit::{exec_process, BundleBuilder};
+use testkit::{run_lifecycle, BundleBuilder};
 
-/// One lifecycle; returns its wall time.
+/// One lifecycle (testkit's, the same as the runc backend's benchmark); its wall time.
 fn lifecycle(rt: &dyn Runtime, bundle: &Path, id: &str) -> Duration {
-    let t = Instant::now();
-    let (stdin_r, stdin_w) = nix::unistd::pipe().unwrap();
-    let c = rt
-        .create_container(
-            "bench",
-            id,
-            bundle,
-            StdioSet {
-                stdin: Some(stdin_r),
-                ..StdioSet::none()
-            },
-        )
-        .unwrap();
-    c.start().unwrap();
-    let p = c
-        .exec(&exec_process(&["true"], false), StdioSet::none())
-        .unwrap();
-    assert_eq!(p.wait().unwrap(), ExitStatus::Exited(0));
-    p.delete().unwrap();
-    drop(File::from(stdin_w));
-    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(0));
-    c.delete().unwrap();
-    t.elapsed()
+    run_lifecycle(rt, bundle, id).iter().sum()
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

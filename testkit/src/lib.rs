@@ -5,12 +5,14 @@
 //! - [`exec_process`] builds the process spec that `Container::exec` takes.
 //! - [`shared_scripts`] lists busybox `sh -c` scripts with known outcomes; the simulator's tests
 //!   and the runc backend's tests both check them, which keeps the two backends honest.
+//! - [`run_lifecycle`] is the container lifecycle the backends' benchmarks time.
 //! - [`require_runc_or_skip`] decides whether a test that needs real runc runs, skips, or (under
 //!   `RTL_REQUIRE_RUNC=1`, as CI sets it) fails because runc is missing.
 
 #![warn(missing_docs)]
 
 mod bundle;
+mod lifecycle;
 mod runc_switch;
 mod scripts;
 
@@ -18,5 +20,6 @@ pub use bundle::{
     exec_process, write_busybox_rootfs, Bundle, BundleBuilder, PidNamespace, BUSYBOX,
     BUSYBOX_APPLETS,
 };
+pub use lifecycle::{run_lifecycle, LifecycleSteps, LIFECYCLE_STEPS};
 pub use runc_switch::{require_runc_or_skip, runc_available, runc_required, REQUIRE_RUNC_VAR};
 pub use scripts::{shared_scripts, Script};
