@@ -146,6 +146,32 @@ impl SimContainer {
         self.err(ErrorKind::NotFound, "container does not exist")
     }
 
+    /// `pause` (`Running` -> `Paused`, freezes the cgroup) or `resume` (`Paused` -> `Running`,
+    /// thaws it and wakes waiters); any other status is `NotRunning` with runc's wording.
+    fn freeze_transition(&self, from: Status, to: Status, refusal: &str) -> Result<()> {
+        let mut g = self.shared.lock();
+        let c = g
+            .containers
+            .get(&self.id)
+            .filter(|c| c.init_pid == self.init)
+            .ok_or_else(|| self.missing())?;
+        if c.status != from {
+            return Err(self.err(ErrorKind::NotRunning, refusal));
+        }
+        let cgroup = c.cgroup.clone();
+        let freeze = to == Status::Paused;
+        self.api(&mut g, if freeze { "pause" } else { "resume" });
+        g.set_frozen(&cgroup, freeze);
+        if let Some(c) = g.containers.get_mut(&self.id) {
+            c.status = to;
+        }
+        drop(g);
+        if !freeze {
+            self.shared.notify();
+        }
+        Ok(())
+    }
+
     fn api(&self, w: &mut World, what: &str) {
         let now = w.clock.now();
         tracing::debug!(container.id = %self.id, pid = self.init, virtual_ns = now.0, "{what}");
@@ -339,43 +365,11 @@ impl Container for SimContainer {
     }
 
     fn pause(&self) -> Result<()> {
-        let mut g = self.shared.lock();
-        let c = g
-            .containers
-            .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
-            .ok_or_else(|| self.missing())?;
-        if c.status != Status::Running {
-            return Err(self.err(ErrorKind::NotRunning, "container not running"));
-        }
-        let cgroup = c.cgroup.clone();
-        self.api(&mut g, "pause");
-        g.set_frozen(&cgroup, true);
-        if let Some(c) = g.containers.get_mut(&self.id) {
-            c.status = Status::Paused;
-        }
-        Ok(())
+        self.freeze_transition(Status::Running, Status::Paused, "container not running")
     }
 
     fn resume(&self) -> Result<()> {
-        let mut g = self.shared.lock();
-        let c = g
-            .containers
-            .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
-            .ok_or_else(|| self.missing())?;
-        if c.status != Status::Paused {
-            return Err(self.err(ErrorKind::NotRunning, "container not paused"));
-        }
-        let cgroup = c.cgroup.clone();
-        self.api(&mut g, "resume");
-        g.set_frozen(&cgroup, false);
-        if let Some(c) = g.containers.get_mut(&self.id) {
-            c.status = Status::Running;
-        }
-        drop(g);
-        self.shared.notify();
-        Ok(())
+        self.freeze_transition(Status::Paused, Status::Running, "container not paused")
     }
 
     fn state(&self) -> Result<ContainerState> {
