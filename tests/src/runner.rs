@@ -391,8 +391,8 @@ pub fn run_plan(
         for p in n..lives.len() {
             wait_one(&mut rec, &mut lives, p, inspector, opts);
         }
-        quiesce(runtime);
-        snapshot(&mut rec, &containers, &lives, n);
+        let settled = settled_counts(runtime, &containers, &lives, n);
+        rec.survivors.push(settled);
         rec.final_survivors = rec.survivors.last().cloned();
     }
     teardown(&mut rec, &containers, &mut lives, inspector, opts);
@@ -400,19 +400,41 @@ pub fn run_plan(
     rec
 }
 
-/// How long the runner lets a backend run before its final process count: generated init bodies without foreground sleeps
-/// reach their final `sleep` well within it.
+/// How long the runner lets a backend run before its final process count: generated init
+/// bodies without foreground sleeps reach their final `sleep` well within it.
 pub const QUIESCE: Duration = Duration::from_millis(200);
 
-/// Lets the backend's processes run for [`QUIESCE`] before a process count: the simulator
-/// through its `advance` extension (virtual time), any other backend by sleeping.
-fn quiesce(runtime: &dyn Runtime) {
+/// The longest a real backend is given to reach a steady process count.
+const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+
+/// The final process counts, once the backend's processes have settled. The simulator
+/// advances its virtual clock by [`QUIESCE`] (deterministic). A real backend runs for at least
+/// [`QUIESCE`], then its counts are read until two reads in a row agree (bounded by
+/// [`SETTLE_LIMIT`]): the steady state is the event waited for, so a loaded machine that takes
+/// longer to reach it does not change the count.
+fn settled_counts(
+    runtime: &dyn Runtime,
+    containers: &[Arc<dyn Container>],
+    lives: &[Live],
+    n: usize,
+) -> Vec<Option<usize>> {
     let ms = QUIESCE.as_millis() as u64;
     if runtime
         .extension("advance", &serde_json::json!({ "ms": ms }))
-        .is_err()
+        .is_ok()
     {
-        thread::sleep(QUIESCE);
+        return counts(containers, lives, n);
+    }
+    thread::sleep(QUIESCE);
+    let deadline = std::time::Instant::now() + SETTLE_LIMIT;
+    let mut last = counts(containers, lives, n);
+    loop {
+        thread::sleep(Duration::from_millis(50));
+        let now = counts(containers, lives, n);
+        if now == last || std::time::Instant::now() >= deadline {
+            return now;
+        }
+        last = now;
     }
 }
 
@@ -553,15 +575,20 @@ fn wait_init(
 }
 
 fn snapshot(rec: &mut Record, containers: &[Arc<dyn Container>], lives: &[Live], n: usize) {
-    let snap = (0..n)
+    rec.survivors.push(counts(containers, lives, n));
+}
+
+/// The number of running processes of each of the first `n` containers (`None` once its init
+/// was waited for, or if the listing failed).
+fn counts(containers: &[Arc<dyn Container>], lives: &[Live], n: usize) -> Vec<Option<usize>> {
+    (0..n)
         .map(|i| {
             if lives[i].waited {
                 return None;
             }
             containers[i].running_processes().ok().map(|p| p.len())
         })
-        .collect();
-    rec.survivors.push(snap);
+        .collect()
 }
 
 fn teardown(
