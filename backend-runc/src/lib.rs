@@ -45,6 +45,7 @@ mod container;
 mod errors;
 pub mod invocation;
 mod io_setup;
+pub mod parsers;
 mod process;
 pub mod procfs;
 pub mod reaper;

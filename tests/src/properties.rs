@@ -122,6 +122,9 @@ pub fn run_on_sim(scenario: &Scenario) -> SimRun {
     let opts = RunOptions {
         id_prefix: "p".into(),
         wait_bound: Duration::from_secs(30),
+        rootfs: false,
+        unique_ids: false,
+        sandbox_id: "rtctl-scenario".into(),
         ..RunOptions::default()
     };
     let record = run_plan(runtime.as_ref(), Some(&inspector), &plan, &opts, dir.path());

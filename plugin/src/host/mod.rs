@@ -2,4 +2,5 @@
 //! the `runtime-api` traits ([`adapters`]).
 
 pub mod adapters;
+pub mod decode;
 pub mod loader;
