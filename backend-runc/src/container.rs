@@ -86,14 +86,22 @@ impl Shared {
             return;
         };
         self.claim.add_session(pid);
-        if self
-            .claim
-            .reaper()
-            .kill_and_reap(pid, SIBLINGS_GONE_TIMEOUT)
-        {
+        let reaper = self.claim.reaper();
+        if reaper.kill_and_reap(pid, SIBLINGS_GONE_TIMEOUT) {
             tracing::info!(exec.pid = pid, "killed the process of a timed-out exec");
         }
-        self.claim.reaper().reap_orphans();
+        // Its children, killed with it, are orphans of its (claimed) session.
+        let deadline = Instant::now() + SIBLINGS_GONE_TIMEOUT;
+        loop {
+            reaper.reap_orphans();
+            let left = procfs::all_processes()
+                .iter()
+                .any(|s| s.session == pid && self.claim.covers(s));
+            if !left || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     fn exec_pids(&self) -> BTreeSet<i32> {

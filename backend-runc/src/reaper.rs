@@ -358,11 +358,22 @@ impl Reaper {
     /// Returns whether it is gone. Does nothing to a process that is not our child (a pid
     /// file from elsewhere). Needs no free descriptor: while the process is our unreaped
     /// child its pid is stable, so plain `kill(2)` and `waitpid` on it are safe.
+    ///
+    /// The processes of its session (children it forked already) are killed too: while it is
+    /// our unreaped child, its session id cannot name anyone else's session.
     pub(crate) fn kill_and_reap(&self, pid: i32, timeout: Duration) -> bool {
         if let Some(st) = procfs::stat(pid) {
             if st.ppid != self.me {
                 tracing::warn!(pid, ppid = st.ppid, "not our child; left alone");
                 return false;
+            }
+            if st.session == pid {
+                for s in procfs::all_processes() {
+                    if s.session == pid && s.pid != pid {
+                        // SAFETY: kill takes integers; the session is pinned by `pid`.
+                        unsafe { libc::kill(s.pid, libc::SIGKILL) };
+                    }
+                }
             }
         }
         if let Some(cell) = lock(&self.registry)

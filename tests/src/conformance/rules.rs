@@ -38,6 +38,11 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             area: "rules",
+            name: "kill_signals_init_only",
+            run: kill_init_only,
+        },
+        Case {
+            area: "rules",
             name: "rule2_exec_holder_is_cut_never_hangs",
             run: holder_cut,
         },
@@ -115,6 +120,49 @@ fn siblings_killed(env: &Env, ns: PidNamespace, suffix: &str) -> Result<(), Stri
         "sibling exec: {es}"
     );
     Ok(())
+}
+
+/// `Container::kill` signals init and nothing else, on every backend and runc version: with
+/// `KILL` on a container without its own pid namespace (where runc 1.2+'s `runc kill` signals
+/// the whole cgroup), an exec still runs after init has stopped, until init's wait applies
+/// rule 1.
+fn kill_init_only(env: &Env) -> CaseResult {
+    let c = env.started(
+        "k",
+        BundleBuilder::new(&["sleep", "1000"]).pid_namespace(PidNamespace::Host),
+        StdioSet::none(),
+    )?;
+    let e = exec(&c, &["sleep", "1001"], StdioSet::none())?;
+    c.kill(Signal::KILL).map_err(|e| format!("kill: {e}"))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let st = c.state().map_err(|e| format!("state: {e}"))?.status;
+        if st == Status::Stopped {
+            break;
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "init still {st} 10 s after kill(KILL)"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let running = c
+        .running_processes()
+        .map_err(|e| format!("running_processes: {e}"))?;
+    ensure!(
+        running.iter().any(|p| p.pid == e.pid()),
+        "kill(KILL) reached the exec {} too (running: {running:?})",
+        e.pid()
+    );
+    let s = wait_init(&c)?;
+    ensure!(s == ExitStatus::Signaled(Signal::KILL), "init: {s}");
+    let es = wait_proc(e)?;
+    ensure!(
+        es == ExitStatus::Signaled(Signal::KILL),
+        "exec after rule 1: {es}"
+    );
+    nothing_left(&c)?;
+    Ok(Outcome::Passed)
 }
 
 fn host_ns(env: &Env) -> CaseResult {
