@@ -276,7 +276,9 @@ fn rule1_forks_during_the_kill_leave_no_zombie() {
             StdioSet::none(),
         )
         .unwrap();
-    poll_until("forks", Duration::from_secs(10), || pids_in(&log).len() >= 5);
+    poll_until("forks", Duration::from_secs(10), || {
+        pids_in(&log).len() >= 5
+    });
     drop(stdin_w);
     assert_eq!(c.wait().unwrap(), ExitStatus::Exited(5));
     let forked = pids_in(&log);
@@ -361,7 +363,10 @@ fn rule1_failing_ps_does_not_end_wait_early() {
     std::fs::write(&armed, b"").unwrap();
     drop(stdin_w);
     assert_eq!(c.wait().unwrap(), ExitStatus::Exited(5));
-    assert!(pids_in(&count).is_empty() && count.exists(), "ps never failed");
+    assert!(
+        pids_in(&count).is_empty() && count.exists(),
+        "ps never failed"
+    );
     for pid in &sleepers {
         assert!(
             !exists(*pid),
