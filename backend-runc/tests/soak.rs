@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use runtime_api::{ExitStatus, Signal, StdioSet};
+use runtime_api::{ExitStatus, Signal};
 use testkit::{exec_process, require_runc_or_skip, BundleBuilder, PidNamespace};
 
 #[derive(Debug, PartialEq, Eq)]
