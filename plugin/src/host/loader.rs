@@ -334,13 +334,19 @@ fn open_checked(
     symbol: &str,
 ) -> std::result::Result<Plugin, LoadError> {
     let owned = || path.to_path_buf();
+    // RTLD_NOW: every symbol the library imports is bound here, so an unresolvable one is a
+    // `dlerror` now instead of the dynamic loader exiting the host (status 127) at first call.
+    let flags = libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL;
     // SAFETY: loading a library runs its initialisers; the host has chosen to trust the
-    // plugin file it loads. The canonical path contains a slash, so no search path is used.
-    let library =
-        unsafe { libloading::Library::new(canonical) }.map_err(|e| LoadError::NotALibrary {
-            path: owned(),
-            message: e.to_string(),
-        })?;
+    // plugin file it loads (preflight, and the probe if asked, vetted it). The canonical path
+    // contains a slash, so no search path is used.
+    let library: libloading::Library =
+        unsafe { libloading::os::unix::Library::open(Some(canonical), flags) }
+            .map_err(|e| LoadError::NotALibrary {
+                path: owned(),
+                message: with_dlerror(&e),
+            })?
+            .into();
     // Never unloaded: the library lives as long as the process.
     let library: &'static libloading::Library = Box::leak(Box::new(library));
 
@@ -351,7 +357,7 @@ fn open_checked(
         .map_err(|e| LoadError::MissingEntry {
             path: owned(),
             symbol: symbol.to_string(),
-            message: e.to_string(),
+            message: with_dlerror(&e),
         })?;
     // SAFETY: the entry function takes nothing and returns a pointer to static data.
     let declaration = unsafe { entry() };
@@ -458,6 +464,20 @@ fn open_checked(
             process,
         }),
     })
+}
+
+/// libloading's message with its source (since libloading 0.9 the `dlerror` text is the
+/// error's source, not part of its `Display`): "dlopen failed: <what the loader said>".
+fn with_dlerror(error: &libloading::Error) -> String {
+    use std::error::Error as _;
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 /// Reads a string of the plugin's static memory.

@@ -111,6 +111,13 @@ const R_RELATIVE: u32 = if cfg!(target_arch = "x86_64") {
     elf::R_AARCH64_RELATIVE
 };
 
+/// The relocation types of PLT slots (lazy or eager jump slots, and IFUNC slots).
+const PLT_TYPES: (u32, u32) = if cfg!(target_arch = "x86_64") {
+    (elf::R_X86_64_JUMP_SLOT, elf::R_X86_64_IRELATIVE)
+} else {
+    (elf::R_AARCH64_JUMP_SLOT, elf::R_AARCH64_IRELATIVE)
+};
+
 /// `DT_RELR` (packed relative relocations), not named by every `object` release.
 const DT_RELR: u32 = 36;
 /// `DT_RELRSZ`.
@@ -391,6 +398,7 @@ impl<'a> Image<'a> {
         let mut segments: Vec<Segment> = Vec::new();
         let mut dynamic_header = None;
         let mut tls = None;
+        let mut phdr = None;
         for (i, ph) in headers.iter().enumerate() {
             let (offset, filesz) = (ph.p_offset(endian), ph.p_filesz(endian));
             let (vaddr, memsz) = (ph.p_vaddr(endian), ph.p_memsz(endian));
@@ -434,6 +442,7 @@ impl<'a> Image<'a> {
                     }
                 }
                 elf::PT_TLS => tls = Some((vaddr, memsz)),
+                elf::PT_PHDR => phdr = Some((i, offset, filesz, vaddr)),
                 elf::PT_INTERP if !in_file => {
                     return refuse(
                         Check::ProgramHeaders,
@@ -473,6 +482,21 @@ impl<'a> Image<'a> {
             }
         }
 
+        // ld.so finds the program headers in memory through PT_PHDR: it must describe the
+        // table itself, mapped from the file.
+        if let Some((i, offset, filesz, vaddr)) = phdr {
+            let table = u64::from(phnum) * size_of::<Phdr>() as u64;
+            let mapped = image
+                .segments
+                .iter()
+                .any(|s| s.contains_file_bytes(vaddr, table) && s.offset + (vaddr - s.vaddr) == offset);
+            if offset != phoff || filesz != table || !mapped {
+                return refuse(
+                    Check::ProgramHeaders,
+                    format!("PT_PHDR (header {i}: {filesz} bytes at offset {offset:#x}, address {vaddr:#x}) does not describe the program header table"),
+                );
+            }
+        }
         let Some((i, offset, filesz, vaddr)) = dynamic_header else {
             return refuse(
                 Check::DynamicSection,
@@ -581,6 +605,11 @@ impl<'a> Image<'a> {
 
     fn check_all(&self, entry: &str) -> Outcome<()> {
         let e = self.endian;
+        // A tag the loader does not know is ignored by it, so a corrupt tag silently drops an
+        // entry (the PLT relocations, the versions): refuse tags outside the known set.
+        if let Some((tag, _)) = self.dynamic.iter().find(|(tag, _)| !known_tag(*tag)) {
+            return refuse(Check::DynamicTable, format!("unknown dynamic tag {tag:#x}"));
+        }
         // Flags: a PIE is not a library; text relocations would write into code.
         if self
             .tag(elf::DT_FLAGS_1)
@@ -806,22 +835,32 @@ impl<'a> Image<'a> {
         Self: 'a,
     {
         let e = self.endian;
-        if let Some(addr) = self.tag(elf::DT_VERSYM) {
-            self.slice::<object::U16<Endianness>>(
-                Check::Versions,
-                "the symbol versions (DT_VERSYM)",
-                addr,
-                nsyms,
-            )?;
-        }
+        // Version indices the tables define (0 and 1 are local and global).
+        let mut defined: Vec<u16> = vec![0, 1];
+        let needed: Vec<&[u8]> = self
+            .dynamic
+            .iter()
+            .filter(|(tag, _)| *tag == u64::from(elf::DT_NEEDED))
+            .filter_map(|(_, value)| string(*value, "").ok())
+            .collect();
         if let Some(addr) = self.tag(elf::DT_VERNEED) {
             let count = self.tag(elf::DT_VERNEEDNUM).unwrap_or(0);
             let mut at = addr;
             for n in 0..count {
                 let need: &[elf::Verneed<Endianness>] =
                     self.slice(Check::Versions, "a needed version (DT_VERNEED)", at, 1)?;
-                string(u64::from(need[0].vn_file.get(e)), "a needed version's file")
+                let file = string(u64::from(need[0].vn_file.get(e)), "a needed version's file")
                     .map_err(versions)?;
+                // ld.so asserts (aborts the process) when this names no needed library.
+                if !needed.contains(&file) {
+                    return refuse(
+                        Check::Versions,
+                        format!(
+                            "versions are needed from {:?}, which is not a needed library",
+                            String::from_utf8_lossy(file)
+                        ),
+                    );
+                }
                 let mut aux_at = at
                     .checked_add(u64::from(need[0].vn_aux.get(e)))
                     .unwrap_or(u64::MAX);
@@ -830,6 +869,7 @@ impl<'a> Image<'a> {
                         self.slice(Check::Versions, "a needed version entry", aux_at, 1)?;
                     string(u64::from(aux[0].vna_name.get(e)), "a needed version's name")
                         .map_err(versions)?;
+                    defined.push(aux[0].vna_other.get(e) & 0x7fff);
                     aux_at = aux_at
                         .checked_add(u64::from(aux[0].vna_next.get(e)))
                         .unwrap_or(u64::MAX);
@@ -847,6 +887,7 @@ impl<'a> Image<'a> {
             for n in 0..count {
                 let def: &[elf::Verdef<Endianness>] =
                     self.slice(Check::Versions, "a version definition (DT_VERDEF)", at, 1)?;
+                defined.push(def[0].vd_ndx.get(e) & 0x7fff);
                 let mut aux_at = at
                     .checked_add(u64::from(def[0].vd_aux.get(e)))
                     .unwrap_or(u64::MAX);
@@ -867,6 +908,25 @@ impl<'a> Image<'a> {
                     return refuse(Check::Versions, "the version-definition chain ends early");
                 }
                 at = at.checked_add(next).unwrap_or(u64::MAX);
+            }
+        }
+        // Every symbol's version index must be one the tables define: ld.so indexes its
+        // version array with it unchecked.
+        if let Some(addr) = self.tag(elf::DT_VERSYM) {
+            let versym: &[object::U16<Endianness>] = self.slice(
+                Check::Versions,
+                "the symbol versions (DT_VERSYM)",
+                addr,
+                nsyms,
+            )?;
+            for (i, v) in versym.iter().enumerate() {
+                let index = v.get(e) & 0x7fff;
+                if !defined.contains(&index) {
+                    return refuse(
+                        Check::Versions,
+                        format!("symbol {i} has version index {index}, which no version table defines"),
+                    );
+                }
             }
         }
         Ok(())
@@ -909,6 +969,7 @@ impl<'a> Image<'a> {
             ),
         ];
         let image_end = self.image_end();
+        let mut targets: Vec<u64> = Vec::new();
         for (addr_tag, size_tag, what) in tables {
             let Some(addr) = self.tag(addr_tag) else {
                 continue;
@@ -926,8 +987,42 @@ impl<'a> Image<'a> {
                 addr,
                 size / size_of::<Rela>() as u64,
             )?;
+            // The PLT's slots: the GOT's three reserved words, then one per PLT relocation.
+            let plt_slots = if addr_tag == elf::DT_JMPREL {
+                let got = self.tag(elf::DT_PLTGOT).ok_or_else(|| Refusal {
+                    check: Check::DynamicTable,
+                    message: "PLT relocations without DT_PLTGOT".into(),
+                })?;
+                Some(got + 24..got + 24 + 8 * relocs.len() as u64)
+            } else {
+                // ld.so applies the first DT_RELACOUNT entries as relative ones, unchecked
+                // (an assertion aborts the process otherwise).
+                let count = self.tag(elf::DT_RELACOUNT).unwrap_or(0);
+                let leading = relocs
+                    .iter()
+                    .take_while(|r| r.r_type(e, false) == R_RELATIVE)
+                    .count() as u64;
+                if count > leading {
+                    return refuse(
+                        Check::Relocations,
+                        format!("DT_RELACOUNT {count}, but only the first {leading} relocations are relative"),
+                    );
+                }
+                None
+            };
             for (i, r) in relocs.iter().enumerate() {
                 let (r_type, r_sym) = (r.r_type(e, false), u64::from(r.r_sym(e, false)));
+                if let Some(slots) = &plt_slots {
+                    let target = r.r_offset(e);
+                    let is_plt_type = r_type == PLT_TYPES.0 || r_type == PLT_TYPES.1;
+                    if !is_plt_type || !slots.contains(&target) {
+                        return refuse(
+                            Check::Relocations,
+                            format!("{what}: entry {i} (type {r_type}) writes at {target:#x}, not into the PLT's slots {:#x}..{:#x}", slots.start, slots.end),
+                        );
+                    }
+                }
+                targets.push(r.r_offset(e));
                 if !known_relocation(r_type) {
                     return refuse(
                         Check::Relocations,
@@ -951,6 +1046,14 @@ impl<'a> Image<'a> {
                     }
                 }
             }
+        }
+        // One relocation per slot: a second one aimed at a slot means another slot lost its.
+        targets.sort_unstable();
+        if let Some(pair) = targets.windows(2).find(|w| w[0] == w[1]) {
+            return refuse(
+                Check::Relocations,
+                format!("two relocations write at {:#x}", pair[0]),
+            );
         }
         Ok(())
     }
@@ -1029,6 +1132,33 @@ impl<'a> Image<'a> {
         }
         Ok(())
     }
+}
+
+/// The dynamic tags that the GNU toolchain writes in a shared library and `ld.so` reads
+/// (the generic range up to `DT_RELR`, and the GNU and version extensions).
+fn known_tag(tag: u64) -> bool {
+    let Ok(tag) = u32::try_from(tag) else {
+        return false;
+    };
+    tag <= DT_RELR
+        || matches!(
+            tag,
+            elf::DT_GNU_HASH
+                | elf::DT_VERSYM
+                | elf::DT_RELACOUNT
+                | elf::DT_RELCOUNT
+                | elf::DT_FLAGS_1
+                | elf::DT_VERDEF
+                | elf::DT_VERDEFNUM
+                | elf::DT_VERNEED
+                | elf::DT_VERNEEDNUM
+                | elf::DT_GNU_PRELINKED
+                | elf::DT_GNU_CONFLICTSZ
+                | elf::DT_GNU_LIBLISTSZ
+                | elf::DT_CHECKSUM
+                | elf::DT_GNU_CONFLICT
+                | elf::DT_GNU_LIBLIST
+        )
 }
 
 fn versions(r: Refusal) -> Refusal {

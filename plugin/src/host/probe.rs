@@ -42,7 +42,7 @@ pub const HELPER_NAME: &str = "rtlayer-plugin-probe";
 /// Environment variable naming the helper binary for [`Probe::locate`].
 pub const HELPER_VAR: &str = "RTLAYER_PLUGIN_PROBE";
 /// The default time limit of one probe.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How far the child got, as it reported on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -101,7 +101,7 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// What happened to the child (`killed by signal 11 (SIGSEGV)`, `exited with 3`,
-    /// `timed out after 20s`, `cannot start ...`).
+    /// `timed out after 5s`, `cannot start ...`).
     pub what: String,
     /// How far it got.
     pub stage: Stage,
