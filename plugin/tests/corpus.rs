@@ -90,7 +90,10 @@ fn load_base(backend: &'static str, package: &str, state: &Path) -> Base {
     let header = file.elf_header();
     let phoff = header.e_phoff.get(file.endian()) as usize;
     let phnum = header.e_phnum.get(file.endian()) as usize;
-    let mut regions = vec![("elf-header", 0..64), ("program-headers", phoff..phoff + phnum * 56)];
+    let mut regions = vec![
+        ("elf-header", 0..64),
+        ("program-headers", phoff..phoff + phnum * 56),
+    ];
     for (region, section) in [
         ("dynamic", ".dynamic"),
         ("dynsym", ".dynsym"),
@@ -207,7 +210,10 @@ fn corpus(bases: &[Base], seed: u64, scale: usize, helper: &Path) -> Vec<Mutant>
             };
             for _ in 0..truncations * scale {
                 let at = range.start + below(range.len().max(1));
-                push(format!("truncated at {at} (in {region})"), Make::Truncate(at));
+                push(
+                    format!("truncated at {at} (in {region})"),
+                    Make::Truncate(at),
+                );
             }
             for _ in 0..flips * scale {
                 let at = range.start + below(range.len().max(1));
@@ -234,8 +240,14 @@ fn corpus(bases: &[Base], seed: u64, scale: usize, helper: &Path) -> Vec<Mutant>
                 Make::Truncate(at),
             );
         }
-        push("an ELF executable (busybox)".into(), Make::CopyOf("/bin/busybox".into()));
-        push("a PIE executable".into(), Make::CopyOf(helper.to_path_buf()));
+        push(
+            "an ELF executable (busybox)".into(),
+            Make::CopyOf("/bin/busybox".into()),
+        );
+        push(
+            "a PIE executable".into(),
+            Make::CopyOf(helper.to_path_buf()),
+        );
         push("a text file".into(), Make::Text);
         push("a directory".into(), Make::Directory);
         push("a FIFO".into(), Make::Fifo);
@@ -269,11 +281,9 @@ fn materialise(m: &Mutant, base: &Base, dir: &Path) -> PathBuf {
                 &base.bytes[at + 1..end],
             ])
         }
-        Make::Patch { at, bytes } => write(&[
-            &base.bytes[..*at],
-            bytes,
-            &base.bytes[at + bytes.len()..],
-        ]),
+        Make::Patch { at, bytes } => {
+            write(&[&base.bytes[..*at], bytes, &base.bytes[at + bytes.len()..]])
+        }
         Make::CopyOf(from) => {
             std::fs::copy(from, &path).unwrap();
         }
@@ -345,8 +355,7 @@ fn corrupt_plugin_files_never_take_the_host_down() {
             eprintln!("{n:4} {} ...", m.label);
         }
         // rtctl's settings: preflight + a probe that also opens a runtime with the config.
-        let options =
-            LoadOptions::new().probe(Probe::new(&helper).open_with(base.config.clone()));
+        let options = LoadOptions::new().probe(Probe::new(&helper).open_with(base.config.clone()));
         let outcome = match plugin::load_with(&path, &options) {
             Err(error) => {
                 assert_eq!(error.path(), path, "{}: {error}", m.label);
@@ -358,7 +367,8 @@ fn corrupt_plugin_files_never_take_the_host_down() {
                 );
                 if let LoadError::NotALibrary { message, .. } = &error {
                     assert!(
-                        message.starts_with("dlopen failed: ") && message.len() > "dlopen failed: ".len(),
+                        message.starts_with("dlopen failed: ")
+                            && message.len() > "dlopen failed: ".len(),
                         "{}: no dlerror text: {message:?}",
                         m.label
                     );
@@ -370,7 +380,10 @@ fn corrupt_plugin_files_never_take_the_host_down() {
                     loaded.push(m.label.clone());
                     "loaded and works".into()
                 }
-                Err(e) => format!("loaded, open refused ({})", e.split(':').next().unwrap_or("")),
+                Err(e) => format!(
+                    "loaded, open refused ({})",
+                    e.split(':').next().unwrap_or("")
+                ),
             },
         };
         if std::env::var_os("RTL_CORPUS_VERBOSE").is_some() {
@@ -408,8 +421,7 @@ fn corrupt_plugin_files_never_take_the_host_down() {
     // Afterwards, the real plugins still load (with the same settings) and work.
     for base in &bases {
         let path = plugin::testing::plugin_path(&format!("backend-{}", base.backend));
-        let options =
-            LoadOptions::new().probe(Probe::new(&helper).open_with(base.config.clone()));
+        let options = LoadOptions::new().probe(Probe::new(&helper).open_with(base.config.clone()));
         let plugin = plugin::load_with(&path, &options)
             .unwrap_or_else(|e| panic!("the real {} plugin after the corpus: {e}", base.backend));
         assert_eq!(plugin.name(), base.backend);

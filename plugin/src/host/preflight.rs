@@ -436,11 +436,10 @@ impl<'a> Image<'a> {
                         flags: ph.p_flags(endian),
                     });
                 }
-                elf::PT_DYNAMIC => {
-                    if dynamic_header.replace((i, offset, filesz, vaddr)).is_some() {
-                        return refuse(Check::DynamicSection, "more than one dynamic segment");
-                    }
+                elf::PT_DYNAMIC if dynamic_header.is_some() => {
+                    return refuse(Check::DynamicSection, "more than one dynamic segment");
                 }
+                elf::PT_DYNAMIC => dynamic_header = Some((i, offset, filesz, vaddr)),
                 elf::PT_TLS => tls = Some((vaddr, memsz)),
                 elf::PT_PHDR => phdr = Some((i, offset, filesz, vaddr)),
                 elf::PT_INTERP if !in_file => {
@@ -486,10 +485,9 @@ impl<'a> Image<'a> {
         // table itself, mapped from the file.
         if let Some((i, offset, filesz, vaddr)) = phdr {
             let table = u64::from(phnum) * size_of::<Phdr>() as u64;
-            let mapped = image
-                .segments
-                .iter()
-                .any(|s| s.contains_file_bytes(vaddr, table) && s.offset + (vaddr - s.vaddr) == offset);
+            let mapped = image.segments.iter().any(|s| {
+                s.contains_file_bytes(vaddr, table) && s.offset + (vaddr - s.vaddr) == offset
+            });
             if offset != phoff || filesz != table || !mapped {
                 return refuse(
                     Check::ProgramHeaders,
@@ -503,7 +501,7 @@ impl<'a> Image<'a> {
                 "no dynamic segment: not a shared library",
             );
         };
-        if !offset.checked_add(filesz).is_some_and(|end| end <= len) {
+        if offset.checked_add(filesz).is_none_or(|end| end > len) {
             return refuse(
                 Check::DynamicSection,
                 format!(
@@ -861,24 +859,20 @@ impl<'a> Image<'a> {
                         ),
                     );
                 }
-                let mut aux_at = at
-                    .checked_add(u64::from(need[0].vn_aux.get(e)))
-                    .unwrap_or(u64::MAX);
+                let mut aux_at = at.saturating_add(u64::from(need[0].vn_aux.get(e)));
                 for _ in 0..need[0].vn_cnt.get(e) {
                     let aux: &[elf::Vernaux<Endianness>] =
                         self.slice(Check::Versions, "a needed version entry", aux_at, 1)?;
                     string(u64::from(aux[0].vna_name.get(e)), "a needed version's name")
                         .map_err(versions)?;
                     defined.push(aux[0].vna_other.get(e) & 0x7fff);
-                    aux_at = aux_at
-                        .checked_add(u64::from(aux[0].vna_next.get(e)))
-                        .unwrap_or(u64::MAX);
+                    aux_at = aux_at.saturating_add(u64::from(aux[0].vna_next.get(e)));
                 }
                 let next = u64::from(need[0].vn_next.get(e));
                 if next == 0 && n + 1 < count {
                     return refuse(Check::Versions, "the needed-version chain ends early");
                 }
-                at = at.checked_add(next).unwrap_or(u64::MAX);
+                at = at.saturating_add(next);
             }
         }
         if let Some(addr) = self.tag(elf::DT_VERDEF) {
@@ -888,9 +882,7 @@ impl<'a> Image<'a> {
                 let def: &[elf::Verdef<Endianness>] =
                     self.slice(Check::Versions, "a version definition (DT_VERDEF)", at, 1)?;
                 defined.push(def[0].vd_ndx.get(e) & 0x7fff);
-                let mut aux_at = at
-                    .checked_add(u64::from(def[0].vd_aux.get(e)))
-                    .unwrap_or(u64::MAX);
+                let mut aux_at = at.saturating_add(u64::from(def[0].vd_aux.get(e)));
                 for _ in 0..def[0].vd_cnt.get(e) {
                     let aux: &[elf::Verdaux<Endianness>] =
                         self.slice(Check::Versions, "a version definition entry", aux_at, 1)?;
@@ -899,15 +891,13 @@ impl<'a> Image<'a> {
                         "a version definition's name",
                     )
                     .map_err(versions)?;
-                    aux_at = aux_at
-                        .checked_add(u64::from(aux[0].vda_next.get(e)))
-                        .unwrap_or(u64::MAX);
+                    aux_at = aux_at.saturating_add(u64::from(aux[0].vda_next.get(e)));
                 }
                 let next = u64::from(def[0].vd_next.get(e));
                 if next == 0 && n + 1 < count {
                     return refuse(Check::Versions, "the version-definition chain ends early");
                 }
-                at = at.checked_add(next).unwrap_or(u64::MAX);
+                at = at.saturating_add(next);
             }
         }
         // Every symbol's version index must be one the tables define: ld.so indexes its
@@ -924,7 +914,9 @@ impl<'a> Image<'a> {
                 if !defined.contains(&index) {
                     return refuse(
                         Check::Versions,
-                        format!("symbol {i} has version index {index}, which no version table defines"),
+                        format!(
+                            "symbol {i} has version index {index}, which no version table defines"
+                        ),
                     );
                 }
             }
