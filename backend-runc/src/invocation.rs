@@ -250,7 +250,7 @@ impl Runc {
         }
         let code = match status {
             ExitStatus::Exited(c) => Some(c),
-            ExitStatus::Signaled(_) => None,
+            ExitStatus::Signaled(_) | ExitStatus::Unknown => None,
         };
         Err(runc_error(
             cmd.name(),
