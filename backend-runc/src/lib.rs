@@ -49,6 +49,7 @@ mod process;
 pub mod procfs;
 pub mod reaper;
 mod recovery;
+mod reserve;
 mod runtime;
 mod state;
 mod statedir;

@@ -32,7 +32,7 @@ use runtime_api::{
 use crate::command::{Command, DeleteOpts, KillOpts};
 use crate::container::{RuncContainer, Setup, Shared};
 use crate::process::ProcCore;
-use crate::reaper::{self, Claim, ExitCell, Reaper};
+use crate::reaper::{Claim, ExitCell, Reaper};
 use crate::runtime::RuncRuntime;
 use crate::statedir::{read_pid, DirLock, StateDir};
 use crate::{procfs, state};
@@ -180,33 +180,46 @@ impl RuncRuntime {
                 tracing::warn!(container.id = id, error = %e, "resuming before a forced delete");
             }
         }
-        let mut listed = match self.runc.run(&Command::Ps { id: id.to_string() }) {
-            Ok(out) => state::parse_ps(id, &out.stdout).unwrap_or_default(),
-            Err(_) => Vec::new(),
-        };
-        if st.pid > 0 {
-            listed.push(st.pid);
-        }
-        claim.add_pids(&listed);
-        if st.status != Status::Stopped || listed.len() > 1 {
-            match self.runc.run(&Command::Kill(KillOpts {
-                id: id.to_string(),
-                signal: Signal::KILL,
-                all: true,
-            })) {
-                Ok(_) => {}
-                Err(e) if matches!(e.kind(), ErrorKind::NotRunning | ErrorKind::NotFound) => {}
-                Err(e) => return Err(e),
+        // Kill and wait in rounds until the cgroup is empty: a `runc exec` of the dead host
+        // still in flight may add a process after a round's kill.
+        let deadline = Instant::now() + GONE_TIMEOUT;
+        let mut first = true;
+        loop {
+            let mut listed = match self.runc.run(&Command::Ps { id: id.to_string() }) {
+                Ok(out) => state::parse_ps(id, &out.stdout).unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            if first && st.pid > 0 {
+                listed.push(st.pid);
             }
-        }
-        let gone = wait_gone(&claim, &listed, &sessions);
-        claim.remove_pids(&listed);
-        if let Err(alive) = gone {
-            return Err(Error::for_container(
-                ErrorKind::Backend,
-                id,
-                format!("processes {alive:?} still alive after kill --all"),
-            ));
+            let live: Vec<i32> = listed
+                .iter()
+                .copied()
+                .filter(|p| procfs::stat(*p).is_some_and(|s| !s.is_zombie()))
+                .collect();
+            if live.is_empty() && !first {
+                break;
+            }
+            claim.add_pids(&listed);
+            if !live.is_empty() {
+                match self.runc.run(&Command::Kill(KillOpts {
+                    id: id.to_string(),
+                    signal: Signal::KILL,
+                    all: true,
+                })) {
+                    Ok(_) => {}
+                    Err(e) if matches!(e.kind(), ErrorKind::NotRunning | ErrorKind::NotFound) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if let Err(alive) = wait_gone(&claim, &listed, &sessions, deadline) {
+                return Err(Error::for_container(
+                    ErrorKind::Backend,
+                    id,
+                    format!("processes {alive:?} still alive after kill --all"),
+                ));
+            }
+            first = false;
         }
         match self.runc.run(&Command::Delete(DeleteOpts {
             id: id.to_string(),
@@ -369,16 +382,16 @@ fn wait_gone(
     claim: &Claim,
     listed: &[i32],
     sessions: &BTreeSet<i32>,
+    deadline: Instant,
 ) -> std::result::Result<(), Vec<i32>> {
     let reaper = claim.reaper();
     let me = std::process::id() as i32;
-    let deadline = Instant::now() + GONE_TIMEOUT;
     loop {
         reaper.reap_orphans();
         let alive: Vec<i32> = listed
             .iter()
             .copied()
-            .filter(|p| procfs::stat(*p).is_some_and(|s| !s.is_zombie()) && reaper::exists(*p))
+            .filter(|p| procfs::stat(*p).is_some_and(|s| !s.is_zombie()))
             .collect();
         let zombies = procfs::children_of(me)
             .into_iter()
