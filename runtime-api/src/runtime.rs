@@ -108,7 +108,11 @@ mod tests {
             _bundle_path: &std::path::Path,
             _stdio: StdioSet,
         ) -> Result<Box<dyn Container>> {
-            Err(crate::Error::for_container(ErrorKind::Backend, id, "minimal"))
+            Err(crate::Error::for_container(
+                ErrorKind::Backend,
+                id,
+                "minimal",
+            ))
         }
 
         fn list_container_states(&self) -> Result<Vec<ContainerState>> {
