@@ -40,7 +40,7 @@ pub enum LoadError {
     /// The file failed a structural check before the dynamic loader saw it (see
     /// [`preflight`](crate::host::preflight)): not a regular file, not an ELF shared object
     /// for this host, truncated, or a table pointing outside the library.
-    #[error("plugin {}: refused before loading ({check}): {message}", path.display())]
+    #[error("plugin {}: not a loadable library (preflight {check}): {message}", path.display())]
     Malformed {
         /// The path given to [`load`].
         path: PathBuf,

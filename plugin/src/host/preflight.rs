@@ -85,6 +85,7 @@ fn known_relocation(r_type: u32) -> bool {
                 | elf::R_X86_64_DTPMOD64
                 | elf::R_X86_64_DTPOFF64
                 | elf::R_X86_64_TPOFF64
+                | elf::R_X86_64_TLSDESC
                 | elf::R_X86_64_IRELATIVE
         )
     } else {
@@ -111,12 +112,20 @@ const R_RELATIVE: u32 = if cfg!(target_arch = "x86_64") {
     elf::R_AARCH64_RELATIVE
 };
 
-/// The relocation types of PLT slots (lazy or eager jump slots, and IFUNC slots).
-const PLT_TYPES: (u32, u32) = if cfg!(target_arch = "x86_64") {
-    (elf::R_X86_64_JUMP_SLOT, elf::R_X86_64_IRELATIVE)
-} else {
-    (elf::R_AARCH64_JUMP_SLOT, elf::R_AARCH64_IRELATIVE)
-};
+/// The relocation types of PLT slots (jump slots, IFUNC slots, lazy TLS descriptors).
+fn plt_relocation(r_type: u32) -> bool {
+    if cfg!(target_arch = "x86_64") {
+        matches!(
+            r_type,
+            elf::R_X86_64_JUMP_SLOT | elf::R_X86_64_IRELATIVE | elf::R_X86_64_TLSDESC
+        )
+    } else {
+        matches!(
+            r_type,
+            elf::R_AARCH64_JUMP_SLOT | elf::R_AARCH64_IRELATIVE | elf::R_AARCH64_TLSDESC
+        )
+    }
+}
 
 /// `DT_RELR` (packed relative relocations), not named by every `object` release.
 const DT_RELR: u32 = 36;
@@ -979,13 +988,14 @@ impl<'a> Image<'a> {
                 addr,
                 size / size_of::<Rela>() as u64,
             )?;
-            // The PLT's slots: the GOT's three reserved words, then one per PLT relocation.
+            // The PLT's slots: the GOT's three reserved words, then one per PLT relocation
+            // (two words for a TLS descriptor, so at most 16 bytes each).
             let plt_slots = if addr_tag == elf::DT_JMPREL {
                 let got = self.tag(elf::DT_PLTGOT).ok_or_else(|| Refusal {
                     check: Check::DynamicTable,
                     message: "PLT relocations without DT_PLTGOT".into(),
                 })?;
-                Some(got + 24..got + 24 + 8 * relocs.len() as u64)
+                Some(got + 24..got + 24 + 16 * relocs.len() as u64)
             } else {
                 // ld.so applies the first DT_RELACOUNT entries as relative ones, unchecked
                 // (an assertion aborts the process otherwise).
@@ -1006,7 +1016,7 @@ impl<'a> Image<'a> {
                 let (r_type, r_sym) = (r.r_type(e, false), u64::from(r.r_sym(e, false)));
                 if let Some(slots) = &plt_slots {
                     let target = r.r_offset(e);
-                    let is_plt_type = r_type == PLT_TYPES.0 || r_type == PLT_TYPES.1;
+                    let is_plt_type = plt_relocation(r_type);
                     if !is_plt_type || !slots.contains(&target) {
                         return refuse(
                             Check::Relocations,
@@ -1127,12 +1137,14 @@ impl<'a> Image<'a> {
 }
 
 /// The dynamic tags that the GNU toolchain writes in a shared library and `ld.so` reads
-/// (the generic range up to `DT_RELR`, and the GNU and version extensions).
+/// (the generic range up to `DT_RELRENT`, the GNU ranges and the version extensions).
 fn known_tag(tag: u64) -> bool {
     let Ok(tag) = u32::try_from(tag) else {
         return false;
     };
-    tag <= DT_RELR
+    // Up to DT_RELRENT (37); the GNU value and address ranges (DT_VALRNGLO..DT_ADDRRNGHI).
+    tag <= 37
+        || (0x6fff_fd00..=0x6fff_feff).contains(&tag)
         || matches!(
             tag,
             elf::DT_GNU_HASH
