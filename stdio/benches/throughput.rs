@@ -159,12 +159,25 @@ fn main() {
     let mut best = [Duration::MAX; 5];
     // Warm up the reactors and the page cache of buffers.
     relay(8 << 20, false);
+    // RTL_BENCH_MODES: which modes to run, as their row numbers (default "01234").
+    let modes = std::env::var("RTL_BENCH_MODES").unwrap_or_else(|_| "01234".into());
+    let on = |m: char| modes.contains(m);
     for _ in 0..rounds {
-        best[0] = best[0].min(direct(total));
-        best[1] = best[1].min(copy_loop(total));
-        best[2] = best[2].min(relay(total, false));
-        best[3] = best[3].min(relay(total, true));
-        best[4] = best[4].min(relay_to_pipe(total));
+        if on('0') {
+            best[0] = best[0].min(direct(total));
+        }
+        if on('1') {
+            best[1] = best[1].min(copy_loop(total));
+        }
+        if on('2') {
+            best[2] = best[2].min(relay(total, false));
+        }
+        if on('3') {
+            best[3] = best[3].min(relay(total, true));
+        }
+        if on('4') {
+            best[4] = best[4].min(relay_to_pipe(total));
+        }
     }
     let rate = |d: Duration| total as f64 / d.as_secs_f64() / (1 << 20) as f64;
     let [a, b, r, rn, rp] = best.map(rate);

@@ -376,3 +376,31 @@ fn a_pty_master_as_connection_is_refused() {
         "the refused master is still open"
     );
 }
+
+/// After the half-close the relay waits for the peer's end-of-file without reading; the
+/// peer's shutdown must end that wait at once, not the peer-close timeout (two minutes here).
+#[test]
+fn the_peers_shutdown_ends_the_close_wait() {
+    let (sock, mut peer) = socketpair();
+    let mut cfg = config(200);
+    cfg.peer_close_timeout = Duration::from_secs(120);
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(sock),
+            stderr: None,
+        },
+        cfg,
+    )
+    .unwrap();
+    drop(child);
+    let mut got = Vec::new();
+    peer.read_to_end(&mut got).unwrap();
+    // Something the relay must leave alone, then the peer's own end-of-file.
+    peer.write_all(b"for the host").unwrap();
+    peer.shutdown(std::net::Shutdown::Write).unwrap();
+    relay.process_exited();
+    let report = report_within(Duration::from_secs(20), || relay.try_report())
+        .expect("the relay still waits for a peer that has shut down");
+    assert_eq!(report.end, RelayEnd::Complete);
+}
