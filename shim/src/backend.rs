@@ -46,7 +46,9 @@ pub fn resolve(options: &ShimOptions) -> Result<PathBuf, ShimError> {
         message,
     };
     if choice.is_empty() {
-        return Err(err("empty backend name (use runc, sim or a plugin path)".into()));
+        return Err(err(
+            "empty backend name (use runc, sim or a plugin path)".into()
+        ));
     }
     if choice.contains('/') || choice.ends_with(".so") {
         return Ok(PathBuf::from(choice));

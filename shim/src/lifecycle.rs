@@ -74,7 +74,8 @@ impl containerd_shim::Shim for Lifecycle {
 
     fn start_shim(&mut self, opts: StartOpts) -> Result<String, containerd_shim::Error> {
         let group = grouping(&opts.id);
-        let _s = tracing::info_span!("start_shim", container.id = %opts.id, group = %group).entered();
+        let _s =
+            tracing::info_span!("start_shim", container.id = %opts.id, group = %group).entered();
         let (pid, address) = containerd_shim::spawn(opts, &group, Vec::new())?;
         containerd_shim::util::write_address(&address)?;
         tracing::info!(pid, address = %address, "shim started");
@@ -111,4 +112,3 @@ impl containerd_shim::Shim for Lifecycle {
 pub fn saved_options(bundle: &std::path::Path) -> Result<ShimOptions, crate::error::ShimError> {
     ShimOptions::load_saved(bundle)
 }
-

@@ -87,8 +87,9 @@ impl ShimOptions {
                 any.type_url
             )));
         }
-        let opts = proto::runtimeoptions::Options::parse_from_bytes(&any.value)
-            .map_err(|e| ShimError::Options(format!("cannot decode {RUNTIME_OPTIONS_NAME}: {e}")))?;
+        let opts = proto::runtimeoptions::Options::parse_from_bytes(&any.value).map_err(|e| {
+            ShimError::Options(format!("cannot decode {RUNTIME_OPTIONS_NAME}: {e}"))
+        })?;
         if !opts.config_path.is_empty() {
             return ShimOptions::from_file(Path::new(&opts.config_path));
         }

@@ -20,8 +20,7 @@ pub fn mount_all(mounts: &[Mount], bundle: &Path) -> Result<Option<PathBuf>, Shi
     for m in mounts {
         let fs_type = (!m.type_.is_empty()).then_some(m.type_.as_str());
         let source = (!m.source.is_empty()).then_some(m.source.as_str());
-        if let Err(e) = containerd_shim::mount::mount_rootfs(fs_type, source, &m.options, &target)
-        {
+        if let Err(e) = containerd_shim::mount::mount_rootfs(fs_type, source, &m.options, &target) {
             unmount(&target);
             return Err(ShimError::Precondition(format!(
                 "mount {} ({}) on {}: {e}",

@@ -80,7 +80,10 @@ struct ExecEntry {
 
 impl ExecEntry {
     fn process(&self) -> Option<Arc<dyn Process>> {
-        self.process.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.process
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -88,7 +91,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn timestamp_field(exit: &Option<Exit>) -> MessageField<containerd_shim::protos::protobuf::well_known_types::timestamp::Timestamp> {
+fn timestamp_field(
+    exit: &Option<Exit>,
+) -> MessageField<containerd_shim::protos::protobuf::well_known_types::timestamp::Timestamp> {
     match exit {
         Some(e) => MessageField::some(e.at.clone()),
         None => MessageField::none(),
@@ -222,7 +227,10 @@ impl Service {
             ));
         }
         if !req.checkpoint.is_empty() {
-            return Err(status(Code::UNIMPLEMENTED, "restore from a checkpoint is not supported"));
+            return Err(status(
+                Code::UNIMPLEMENTED,
+                "restore from a checkpoint is not supported",
+            ));
         }
         let options = ShimOptions::from_any(req.options.as_ref())?;
         let backend = self.backend(&options)?;
@@ -246,16 +254,20 @@ impl Service {
                 return Err(e.into());
             }
         };
-        let container = match backend
-            .runtime
-            .create_container(&req.id, &req.id, &bundle, opened.stdio)
-        {
-            Ok(c) => Arc::<dyn Container>::from(c),
-            Err(e) => {
-                cleanup(&rootfs);
-                return Err(error::runtime(&format!("create container {:?}", req.id), &e));
-            }
-        };
+        let container =
+            match backend
+                .runtime
+                .create_container(&req.id, &req.id, &bundle, opened.stdio)
+            {
+                Ok(c) => Arc::<dyn Container>::from(c),
+                Err(e) => {
+                    cleanup(&rootfs);
+                    return Err(error::runtime(
+                        &format!("create container {:?}", req.id),
+                        &e,
+                    ));
+                }
+            };
         if let Err(e) = options.save(&bundle) {
             tracing::warn!(error = %e, "cannot save the options for `delete`");
         }
@@ -331,7 +343,11 @@ impl Service {
         })
     }
 
-    fn start_exec(&self, task: Arc<TaskEntry>, exec: Arc<ExecEntry>) -> TtrpcResult<api::StartResponse> {
+    fn start_exec(
+        &self,
+        task: Arc<TaskEntry>,
+        exec: Arc<ExecEntry>,
+    ) -> TtrpcResult<api::StartResponse> {
         let span = tracing::info_span!("start_exec", container.id = %task.id, exec.id = %exec.id);
         let _e = span.enter();
         if exec.process().is_some() || exec.exit.get().is_some() {
@@ -343,7 +359,10 @@ impl Service {
         if task.exit.get().is_some() {
             return Err(status(
                 Code::FAILED_PRECONDITION,
-                format!("container {:?} is not running: its init exited, exec refused", task.id),
+                format!(
+                    "container {:?} is not running: its init exited, exec refused",
+                    task.id
+                ),
             ));
         }
         let opened = io::open(&exec.io)?;
@@ -362,7 +381,9 @@ impl Service {
         if task.backend.host_pids {
             match PidFd::open(pid as i32) {
                 Ok(fd) => *lock(&exec.pidfd) = Some(fd),
-                Err(e) => tracing::warn!(pid, error = %e, "pidfd_open failed; the exec cannot be signalled"),
+                Err(e) => {
+                    tracing::warn!(pid, error = %e, "pidfd_open failed; the exec cannot be signalled")
+                }
             }
         }
         *lock(&exec.stdin_keepalive) = opened.stdin_keepalive;
@@ -426,7 +447,11 @@ impl Service {
         })
     }
 
-    fn delete_exec(&self, task: &TaskEntry, exec: Arc<ExecEntry>) -> TtrpcResult<api::DeleteResponse> {
+    fn delete_exec(
+        &self,
+        task: &TaskEntry,
+        exec: Arc<ExecEntry>,
+    ) -> TtrpcResult<api::DeleteResponse> {
         let mut pid = 0;
         if let Some(process) = exec.process() {
             pid = process.pid() as u32;
@@ -452,7 +477,10 @@ impl Service {
 
     fn kill_init(&self, task: &TaskEntry, signal: Signal, all: bool) -> TtrpcResult<()> {
         if task.exit.get().is_some() {
-            return Err(status(Code::NOT_FOUND, format!("container {:?}: process already finished", task.id)));
+            return Err(status(
+                Code::NOT_FOUND,
+                format!("container {:?}: process already finished", task.id),
+            ));
         }
         let listed = if all && task.backend.host_pids {
             task.container.running_processes().ok()
@@ -486,7 +514,10 @@ impl Service {
         if exec.exit.get().is_some() || exec.process().is_none() {
             return Err(status(
                 Code::NOT_FOUND,
-                format!("exec {:?}: process already finished or not started", exec.id),
+                format!(
+                    "exec {:?}: process already finished or not started",
+                    exec.id
+                ),
             ));
         }
         if !task.backend.host_pids {
@@ -500,11 +531,17 @@ impl Service {
         }
         let guard = lock(&exec.pidfd);
         let Some(fd) = guard.as_ref() else {
-            return Err(status(Code::NOT_FOUND, format!("exec {:?}: process already finished", exec.id)));
+            return Err(status(
+                Code::NOT_FOUND,
+                format!("exec {:?}: process already finished", exec.id),
+            ));
         };
         fd.send_signal(signal.number()).map_err(|e| {
             if e == nix::errno::Errno::ESRCH {
-                status(Code::NOT_FOUND, format!("exec {:?}: process already finished", exec.id))
+                status(
+                    Code::NOT_FOUND,
+                    format!("exec {:?}: process already finished", exec.id),
+                )
             } else {
                 status(Code::INTERNAL, format!("kill exec {:?}: {e}", exec.id))
             }
@@ -529,7 +566,12 @@ impl Service {
                         Status::Stopped => api::Status::STOPPED,
                     },
                     Err(e) if e.is(ErrorKind::NotFound) => api::Status::STOPPED,
-                    Err(e) => return Err(error::runtime(&format!("state of container {:?}", task.id), &e)),
+                    Err(e) => {
+                        return Err(error::runtime(
+                            &format!("state of container {:?}", task.id),
+                            &e,
+                        ))
+                    }
                 },
             };
             resp.pid = task.pid;
@@ -575,21 +617,36 @@ fn signal_of(n: u32) -> TtrpcResult<Signal> {
     if s.is_valid() {
         Ok(s)
     } else {
-        Err(status(Code::INVALID_ARGUMENT, format!("invalid signal {n}")))
+        Err(status(
+            Code::INVALID_ARGUMENT,
+            format!("invalid signal {n}"),
+        ))
     }
 }
 
 impl containerd_shim::Task for Service {
-    fn state(&self, _ctx: &TtrpcContext, req: api::StateRequest) -> TtrpcResult<api::StateResponse> {
+    fn state(
+        &self,
+        _ctx: &TtrpcContext,
+        req: api::StateRequest,
+    ) -> TtrpcResult<api::StateResponse> {
         let task = self.task(&req.id)?;
         self.state_of(&task, &req.exec_id)
     }
 
-    fn create(&self, _ctx: &TtrpcContext, req: api::CreateTaskRequest) -> TtrpcResult<api::CreateTaskResponse> {
+    fn create(
+        &self,
+        _ctx: &TtrpcContext,
+        req: api::CreateTaskRequest,
+    ) -> TtrpcResult<api::CreateTaskResponse> {
         self.do_create(&req)
     }
 
-    fn start(&self, _ctx: &TtrpcContext, req: api::StartRequest) -> TtrpcResult<api::StartResponse> {
+    fn start(
+        &self,
+        _ctx: &TtrpcContext,
+        req: api::StartRequest,
+    ) -> TtrpcResult<api::StartResponse> {
         let task = self.task(&req.id)?;
         if req.exec_id.is_empty() {
             self.start_init(task)
@@ -599,7 +656,11 @@ impl containerd_shim::Task for Service {
         }
     }
 
-    fn delete(&self, _ctx: &TtrpcContext, req: api::DeleteRequest) -> TtrpcResult<api::DeleteResponse> {
+    fn delete(
+        &self,
+        _ctx: &TtrpcContext,
+        req: api::DeleteRequest,
+    ) -> TtrpcResult<api::DeleteResponse> {
         let task = self.task(&req.id)?;
         if req.exec_id.is_empty() {
             self.delete_init(task)
@@ -659,8 +720,15 @@ impl containerd_shim::Task for Service {
         Ok(api::Empty::default())
     }
 
-    fn checkpoint(&self, _ctx: &TtrpcContext, _req: api::CheckpointTaskRequest) -> TtrpcResult<api::Empty> {
-        Err(status(Code::UNIMPLEMENTED, "checkpoint is not supported by containerd-shim-rtlayer-v1"))
+    fn checkpoint(
+        &self,
+        _ctx: &TtrpcContext,
+        _req: api::CheckpointTaskRequest,
+    ) -> TtrpcResult<api::Empty> {
+        Err(status(
+            Code::UNIMPLEMENTED,
+            "checkpoint is not supported by containerd-shim-rtlayer-v1",
+        ))
     }
 
     fn kill(&self, _ctx: &TtrpcContext, req: api::KillRequest) -> TtrpcResult<api::Empty> {
@@ -681,15 +749,22 @@ impl containerd_shim::Task for Service {
         if task.exit.get().is_some() {
             return Err(status(
                 Code::FAILED_PRECONDITION,
-                format!("container {:?} is not running: its init exited, exec refused", task.id),
+                format!(
+                    "container {:?} is not running: its init exited, exec refused",
+                    task.id
+                ),
             ));
         }
-        let spec: runtime_api::oci_spec::runtime::Process = json_any(&req.spec, "exec process spec")?;
+        let spec: runtime_api::oci_spec::runtime::Process =
+            json_any(&req.spec, "exec process spec")?;
         let mut execs = lock(&task.execs);
         if execs.contains_key(&req.exec_id) {
             return Err(status(
                 Code::ALREADY_EXISTS,
-                format!("exec {:?} already exists in container {:?}", req.exec_id, task.id),
+                format!(
+                    "exec {:?} already exists in container {:?}",
+                    req.exec_id, task.id
+                ),
             ));
         }
         execs.insert(
@@ -721,7 +796,11 @@ impl containerd_shim::Task for Service {
         Ok(api::Empty::default())
     }
 
-    fn resize_pty(&self, _ctx: &TtrpcContext, req: api::ResizePtyRequest) -> TtrpcResult<api::Empty> {
+    fn resize_pty(
+        &self,
+        _ctx: &TtrpcContext,
+        req: api::ResizePtyRequest,
+    ) -> TtrpcResult<api::Empty> {
         let task = self.task(&req.id)?;
         let size = ConsoleSize {
             rows: req.height.min(u16::MAX as u32) as u16,
@@ -733,7 +812,12 @@ impl containerd_shim::Task for Service {
             let exec = self.exec(&task, &req.exec_id)?;
             match exec.process() {
                 Some(p) => p.resize_console(size),
-                None => return Err(status(Code::FAILED_PRECONDITION, format!("exec {:?} is not started", exec.id))),
+                None => {
+                    return Err(status(
+                        Code::FAILED_PRECONDITION,
+                        format!("exec {:?} is not started", exec.id),
+                    ))
+                }
             }
         };
         result.map_err(|e| error::runtime(&format!("resize the console of {:?}", task.id), &e))?;
@@ -757,7 +841,8 @@ impl containerd_shim::Task for Service {
 
     fn update(&self, _ctx: &TtrpcContext, req: api::UpdateTaskRequest) -> TtrpcResult<api::Empty> {
         let task = self.task(&req.id)?;
-        let resources: runtime_api::oci_spec::runtime::LinuxResources = json_any(&req.resources, "resources")?;
+        let resources: runtime_api::oci_spec::runtime::LinuxResources =
+            json_any(&req.resources, "resources")?;
         task.container
             .update(&resources)
             .map_err(|e| error::runtime(&format!("update container {:?}", task.id), &e))?;
@@ -778,31 +863,60 @@ impl containerd_shim::Task for Service {
         })
     }
 
-    fn stats(&self, _ctx: &TtrpcContext, req: api::StatsRequest) -> TtrpcResult<api::StatsResponse> {
+    fn stats(
+        &self,
+        _ctx: &TtrpcContext,
+        req: api::StatsRequest,
+    ) -> TtrpcResult<api::StatsResponse> {
         let task = self.task(&req.id)?;
         if !task.backend.host_pids {
             return Err(status(
                 Code::UNIMPLEMENTED,
-                format!("backend {:?} has no cgroups to read stats from", task.backend.name),
+                format!(
+                    "backend {:?} has no cgroups to read stats from",
+                    task.backend.name
+                ),
             ));
         }
         if task.exit.get().is_some() {
-            return Err(status(Code::NOT_FOUND, format!("container {:?}: process already finished", task.id)));
+            return Err(status(
+                Code::NOT_FOUND,
+                format!("container {:?}: process already finished", task.id),
+            ));
         }
-        let cgroup = containerd_shim::cgroup::get_cgroup(task.pid)
-            .map_err(|e| status(Code::INTERNAL, format!("cgroup of container {:?}: {e}", task.id)))?;
-        let metrics = containerd_shim::cgroup::collect_metrics(&cgroup)
-            .map_err(|e| status(Code::INTERNAL, format!("metrics of container {:?}: {e}", task.id)))?;
-        let any = containerd_shim::util::convert_to_any(Box::new(metrics))
-            .map_err(|e| status(Code::INTERNAL, format!("metrics of container {:?}: {e}", task.id)))?;
+        let cgroup = containerd_shim::cgroup::get_cgroup(task.pid).map_err(|e| {
+            status(
+                Code::INTERNAL,
+                format!("cgroup of container {:?}: {e}", task.id),
+            )
+        })?;
+        let metrics = containerd_shim::cgroup::collect_metrics(&cgroup).map_err(|e| {
+            status(
+                Code::INTERNAL,
+                format!("metrics of container {:?}: {e}", task.id),
+            )
+        })?;
+        let any = containerd_shim::util::convert_to_any(Box::new(metrics)).map_err(|e| {
+            status(
+                Code::INTERNAL,
+                format!("metrics of container {:?}: {e}", task.id),
+            )
+        })?;
         Ok(api::StatsResponse {
             stats: MessageField::some(any),
             ..Default::default()
         })
     }
 
-    fn connect(&self, _ctx: &TtrpcContext, req: api::ConnectRequest) -> TtrpcResult<api::ConnectResponse> {
-        let task_pid = lock(&self.inner.tasks).get(&req.id).map(|t| t.pid).unwrap_or(0);
+    fn connect(
+        &self,
+        _ctx: &TtrpcContext,
+        req: api::ConnectRequest,
+    ) -> TtrpcResult<api::ConnectResponse> {
+        let task_pid = lock(&self.inner.tasks)
+            .get(&req.id)
+            .map(|t| t.pid)
+            .unwrap_or(0);
         Ok(api::ConnectResponse {
             shim_pid: std::process::id(),
             task_pid,
