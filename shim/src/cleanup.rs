@@ -14,16 +14,18 @@ use crate::options::ShimOptions;
 pub fn after_dead_shim(namespace: &str, id: &str, bundle: &Path) -> Result<(), ShimError> {
     let options = ShimOptions::load_saved(bundle)?;
     let backend = crate::backend::open(&options, namespace)?;
-    let known = backend
-        .runtime
-        .list_container_states()
-        .map_err(|e| ShimError::Backend {
-            backend: options.backend.clone(),
-            message: format!("list containers: {e}"),
-        })?
-        .into_iter()
-        .any(|s| s.id == id);
-    tracing::info!(known, "cleaning up after a dead shim");
+    match backend.runtime.force_delete(id) {
+        Ok(()) => tracing::info!("container force-deleted after a dead shim"),
+        Err(e) if e.is(runtime_api::ErrorKind::NotFound) => {
+            tracing::info!("the backend does not know the container: nothing to delete")
+        }
+        Err(e) => {
+            return Err(ShimError::Backend {
+                backend: options.backend.clone(),
+                message: format!("force delete {id:?}: {e}"),
+            })
+        }
+    }
     let rootfs = bundle.join("rootfs");
     if rootfs.exists() {
         crate::rootfs::unmount(&rootfs);

@@ -319,3 +319,48 @@ fn bad_input_is_refused_clearly_and_leaves_nothing() {
     let long_id = "x".repeat(70);
     assert_refused(&d, &long_id, None, "id");
 }
+
+#[test]
+fn a_killed_shim_is_cleaned_up_by_containerd_leaving_nothing() {
+    if !require_containerd_or_skip("killed_shim") {
+        return;
+    }
+    let d = Daemon::start("killed-shim");
+    let rootfs = d.rootfs.display().to_string();
+    let out = d.ctr(&[
+        "run", "-d", "--null-io", "--runtime", RUNTIME, "--rootfs", &rootfs, "c1", "/bin/sleep",
+        "1000",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    eventually("c1 running", LONG, || {
+        (d.task_status("c1").as_deref() == Some("RUNNING")).then_some(())
+    });
+    let ps = text(&d.ctr(&["task", "ps", "c1"])).0;
+    let pids: Vec<i32> = ps.lines().skip(1).filter_map(|l| l.split_whitespace().next()?.parse().ok()).collect();
+    assert!(!pids.is_empty(), "{ps}");
+    let shim = d.shim_pid("c1").expect("the shim of c1");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(shim), nix::sys::signal::Signal::SIGKILL).unwrap();
+
+    // containerd sees the shim go, runs `containerd-shim-rtlayer-v1 delete`, which
+    // force-deletes the container through the backend's recovery API.
+    eventually("containerd to drop the task", LONG, || {
+        (d.task_status("c1").is_none()).then_some(())
+    });
+    eventually("the container's processes to be gone", LONG, || {
+        pids.iter()
+            .all(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())
+            .then_some(())
+    });
+    let list = std::process::Command::new("runc")
+        .arg("--root")
+        .arg(d.runc_root())
+        .args(["list", "-q"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&list.stdout).lines().any(|l| l == "c1"), "runc still lists c1");
+    assert!(!d.runc_root().join("c1").exists());
+    assert!(!d.state_dir().join("c1").exists());
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&format!("/{}/c1", d.namespace)), "a mount of c1 is left");
+    assert!(d.shim_pid("c1").is_none());
+}
