@@ -563,9 +563,11 @@ impl Service {
                         Status::Creating | Status::Created => api::Status::CREATED,
                         Status::Running => api::Status::RUNNING,
                         Status::Paused => api::Status::PAUSED,
-                        Status::Stopped => api::Status::STOPPED,
+                        // Init is dead but its exit is not handled yet (rule 1, the drain):
+                        // containerd must not see it stopped before it can see the exit.
+                        Status::Stopped => api::Status::RUNNING,
                     },
-                    Err(e) if e.is(ErrorKind::NotFound) => api::Status::STOPPED,
+                    Err(e) if e.is(ErrorKind::NotFound) => api::Status::RUNNING,
                     Err(e) => {
                         return Err(error::runtime(
                             &format!("state of container {:?}", task.id),

@@ -328,7 +328,15 @@ fn a_killed_shim_is_cleaned_up_by_containerd_leaving_nothing() {
     let d = Daemon::start("killed-shim");
     let rootfs = d.rootfs.display().to_string();
     let out = d.ctr(&[
-        "run", "-d", "--null-io", "--runtime", RUNTIME, "--rootfs", &rootfs, "c1", "/bin/sleep",
+        "run",
+        "-d",
+        "--null-io",
+        "--runtime",
+        RUNTIME,
+        "--rootfs",
+        &rootfs,
+        "c1",
+        "/bin/sleep",
         "1000",
     ]);
     assert!(out.status.success(), "{:?}", text(&out));
@@ -336,10 +344,18 @@ fn a_killed_shim_is_cleaned_up_by_containerd_leaving_nothing() {
         (d.task_status("c1").as_deref() == Some("RUNNING")).then_some(())
     });
     let ps = text(&d.ctr(&["task", "ps", "c1"])).0;
-    let pids: Vec<i32> = ps.lines().skip(1).filter_map(|l| l.split_whitespace().next()?.parse().ok()).collect();
+    let pids: Vec<i32> = ps
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
     assert!(!pids.is_empty(), "{ps}");
     let shim = d.shim_pid("c1").expect("the shim of c1");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(shim), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(shim),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
 
     // containerd sees the shim go, runs `containerd-shim-rtlayer-v1 delete`, which
     // force-deletes the container through the backend's recovery API.
@@ -357,10 +373,163 @@ fn a_killed_shim_is_cleaned_up_by_containerd_leaving_nothing() {
         .args(["list", "-q"])
         .output()
         .unwrap();
-    assert!(!String::from_utf8_lossy(&list.stdout).lines().any(|l| l == "c1"), "runc still lists c1");
+    assert!(
+        !String::from_utf8_lossy(&list.stdout)
+            .lines()
+            .any(|l| l == "c1"),
+        "runc still lists c1"
+    );
     assert!(!d.runc_root().join("c1").exists());
     assert!(!d.state_dir().join("c1").exists());
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(!mounts.contains(&format!("/{}/c1", d.namespace)), "a mount of c1 is left");
+    assert!(
+        !mounts.contains(&format!("/{}/c1", d.namespace)),
+        "a mount of c1 is left"
+    );
     assert!(d.shim_pid("c1").is_none());
+}
+
+/// ctr's default spec (`ctr oci spec`) for `args`, rooted at the daemon's busybox rootfs,
+/// changed by `edit`.
+fn spec_file(
+    d: &Daemon,
+    name: &str,
+    args: &[&str],
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> String {
+    let out = d.ctr(&["oci", "spec"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let mut spec: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    spec["root"]["path"] = json!(d.rootfs.display().to_string());
+    spec["process"]["args"] = json!(args);
+    edit(&mut spec);
+    let p = d.dir.path().join(format!("{name}.spec.json"));
+    std::fs::write(&p, spec.to_string()).unwrap();
+    p.display().to_string()
+}
+
+fn pids_of(d: &Daemon, id: &str) -> Vec<i32> {
+    let ps = text(&d.ctr(&["task", "ps", id])).0;
+    ps.lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+fn alive(pid: i32) -> bool {
+    // Gone, or at least not a zombie left behind.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn rule_1_through_containerd_host_pid_namespace_and_shared_cgroup() {
+    if !require_containerd_or_skip("rule_1") {
+        return;
+    }
+    let d = Daemon::start("rule-1");
+    // containerd's TestContainerKillInitPidHost: no pid namespace of its own; when init
+    // exits, its exec'd sleeps are gone by the time containerd reports the exit.
+    let spec = spec_file(&d, "hostpid", &["/bin/sleep", "1000"], |s| {
+        let ns = s["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "pid");
+    });
+    let out = d.ctr(&[
+        "run",
+        "-d",
+        "--null-io",
+        "--runtime",
+        RUNTIME,
+        "--config",
+        &spec,
+        "h1",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    eventually("h1 running", LONG, || {
+        (d.task_status("h1").as_deref() == Some("RUNNING")).then_some(())
+    });
+    for e in ["e1", "e2"] {
+        let out = d.ctr(&[
+            "task",
+            "exec",
+            "-d",
+            "--exec-id",
+            e,
+            "h1",
+            "/bin/sleep",
+            "1000",
+        ]);
+        assert!(out.status.success(), "{:?}", text(&out));
+    }
+    let pids = eventually("three processes in h1", LONG, || {
+        let p = pids_of(&d, "h1");
+        (p.len() == 3).then_some(p)
+    });
+    assert!(d
+        .ctr(&["task", "kill", "-s", "KILL", "h1"])
+        .status
+        .success());
+    eventually("h1 stopped", LONG, || {
+        (d.task_status("h1").as_deref() == Some("STOPPED")).then_some(())
+    });
+    let left: Vec<i32> = pids.iter().copied().filter(|p| alive(*p)).collect();
+    assert!(
+        left.is_empty(),
+        "processes of h1 left after containerd reported its exit: {left:?}"
+    );
+    assert!(d.ctr(&["task", "rm", "h1"]).status.success());
+
+    // Two containers with their own pid namespaces in one cgroup: the first one's init exit
+    // does not kill the second (no cgroup-wide kill for a container that owns its pid ns).
+    let cgroup = format!("/rtl-shim-shared-{}", std::process::id());
+    let spec_a = spec_file(&d, "a", &["/bin/sleep", "1000"], |s| {
+        s["linux"]["cgroupsPath"] = json!(cgroup)
+    });
+    let spec_b = spec_file(&d, "b", &["/bin/sleep", "1000"], |s| {
+        s["linux"]["cgroupsPath"] = json!(cgroup)
+    });
+    for (id, spec) in [("a1", &spec_a), ("b1", &spec_b)] {
+        let out = d.ctr(&[
+            "run",
+            "-d",
+            "--null-io",
+            "--runtime",
+            RUNTIME,
+            "--config",
+            spec,
+            id,
+        ]);
+        assert!(out.status.success(), "{id}: {:?}", text(&out));
+        eventually("running", LONG, || {
+            (d.task_status(id).as_deref() == Some("RUNNING")).then_some(())
+        });
+    }
+    // `ps` lists the shared cgroup (both containers); b1's own process is its init.
+    let b_init: i32 = text(&d.ctr(&["task", "ls"]))
+        .0
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.first() == Some(&"b1")).then(|| f[1].parse().unwrap())
+        })
+        .unwrap();
+    assert!(d
+        .ctr(&["task", "kill", "-s", "KILL", "a1"])
+        .status
+        .success());
+    eventually("a1 stopped", LONG, || {
+        (d.task_status("a1").as_deref() == Some("STOPPED")).then_some(())
+    });
+    assert_eq!(d.task_status("b1").as_deref(), Some("RUNNING"));
+    assert!(alive(b_init), "b1 died with a1");
+    for id in ["a1", "b1"] {
+        let _ = d.ctr(&["task", "rm", "-f", id]);
+    }
 }
