@@ -48,6 +48,7 @@ mod io_setup;
 mod process;
 pub mod procfs;
 pub mod reaper;
+mod recovery;
 mod reserve;
 mod runtime;
 mod state;
