@@ -548,3 +548,39 @@ fn dropped_exec_relay_ends_after_the_grace() {
     assert_eq!(bytes, b"hi\n");
     finish(c);
 }
+
+/// Issue 10 item 6: `Container::kill(KILL)` is "init only" on every runc version. runc 1.2+
+/// sends `runc kill <id> KILL` to the whole cgroup of a container without its own pid
+/// namespace; a wrapper that turns a plain `kill ... 9` into `kill --all ... 9` plays runc 1.2
+/// here. The exec must still run once init has stopped, until init's wait applies rule 1.
+#[test]
+fn kill_reaches_init_only_also_on_a_runc_that_kills_the_cgroup() {
+    if !require_runc_or_skip("kill_reaches_init_only_also_on_a_runc_that_kills_the_cgroup") {
+        return;
+    }
+    let w0 = World::new("kill12");
+    let wrapper = w0.script(
+        "runc-1.2-kill",
+        "#!/bin/sh\ncase \"$*\" in *\" kill --all \"*) ;; *\" kill \"*\" 9\") set -- $(echo \"$@\" | sed 's/ kill / kill --all /');; esac\nexec runc \"$@\"\n",
+    );
+    let w = world_with_runc(&w0, "kill12", &wrapper, 20000);
+    let (_b, c) = sleeper(&w, 1, PidNamespace::Host);
+    let p = c
+        .exec(&exec_process(&["sleep", "1001"], false), StdioSet::none())
+        .unwrap();
+    let exec_pid = p.pid();
+    c.kill(Signal::KILL).unwrap();
+    poll_until("init to stop", Duration::from_secs(10), || {
+        c.state().unwrap().status == runtime_api::Status::Stopped
+    });
+    assert!(
+        exists(exec_pid) && proc_state(exec_pid) != Some('Z'),
+        "kill(KILL) reached the exec {exec_pid} too (state {:?})",
+        proc_state(exec_pid)
+    );
+    assert_eq!(c.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert!(!exists(exec_pid));
+    assert_eq!(p.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    p.delete().unwrap();
+    c.delete().unwrap();
+}
