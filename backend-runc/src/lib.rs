@@ -49,6 +49,8 @@ pub mod parsers;
 mod process;
 pub mod procfs;
 pub mod reaper;
+mod recovery;
+mod reserve;
 mod runtime;
 mod state;
 mod statedir;

@@ -18,6 +18,12 @@ pub struct SimContainer {
     pub(crate) shared: Arc<Shared>,
     pub(crate) id: String,
     pub(crate) init: i32,
+    /// The host generation this handle belongs to: after a simulated host crash, handles of
+    /// the crashed host find nothing (`NotFound`), as if they had vanished with it.
+    pub(crate) gen: u64,
+    /// Made by `open_container`: the init's stdio is not reattached and its exit status is
+    /// not known (`ExitStatus::Unknown`).
+    pub(crate) taken_back: bool,
 }
 
 /// The command line of a hidden child started by the `child_holds_stdio` fault.
@@ -142,18 +148,18 @@ impl SimContainer {
         Error::for_container(kind, &self.id, msg)
     }
 
-    fn missing(&self) -> Error {
+    pub(crate) fn missing(&self) -> Error {
         self.err(ErrorKind::NotFound, "container does not exist")
     }
 
     /// `pause` (`Running` -> `Paused`, freezes the cgroup) or `resume` (`Paused` -> `Running`,
     /// thaws it and wakes waiters); any other status is `NotRunning` with runc's wording.
     fn freeze_transition(&self, from: Status, to: Status, refusal: &str) -> Result<()> {
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         let c = g
             .containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         if c.status != from {
             return Err(self.err(ErrorKind::NotRunning, refusal));
@@ -165,6 +171,7 @@ impl SimContainer {
         if let Some(c) = g.containers.get_mut(&self.id) {
             c.status = to;
         }
+        g.settle();
         drop(g);
         if !freeze {
             self.shared.notify();
@@ -196,15 +203,18 @@ impl Process for SimContainer {
     }
 
     fn wait(&self) -> Result<ExitStatus> {
+        if self.taken_back {
+            return crate::recovery::wait_taken_back(self);
+        }
         wait_process(&self.shared, &self.id, self.init)
     }
 
     fn delete(&self) -> Result<()> {
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         let Some(c) = g.containers.get(&self.id) else {
             return Err(self.missing());
         };
-        if c.init_pid != self.init {
+        if c.init_pid != self.init || c.host_gen != self.gen {
             return Err(self.missing());
         }
         match c.status {
@@ -236,6 +246,7 @@ impl Process for SimContainer {
             rec.deleted = true;
         }
         g.containers.remove(&self.id);
+        g.settle();
         drop(g);
         self.shared.notify();
         Ok(())
@@ -246,6 +257,10 @@ impl Process for SimContainer {
     }
 
     fn relay_report(&self) -> Option<RelayReport> {
+        if self.taken_back {
+            // The init's old stdio went with the host that made it.
+            return None;
+        }
         relay_report(&self.shared, self.init)
     }
 }
@@ -256,18 +271,18 @@ impl Container for SimContainer {
     }
 
     fn exists(&self) -> Result<bool> {
-        let g = self.shared.lock();
+        let g = self.shared.settled();
         Ok(g.containers
             .get(&self.id)
-            .is_some_and(|c| c.init_pid == self.init))
+            .is_some_and(|c| c.init_pid == self.init && c.host_gen == self.gen))
     }
 
     fn start(&self) -> Result<()> {
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         let c = g
             .containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         if c.status != Status::Created {
             return Err(self.err(
@@ -293,6 +308,7 @@ impl Container for SimContainer {
             c.status = Status::Running;
         }
         g.maybe_hold_stdio(self.init);
+        g.settle();
         drop(g);
         self.shared.notify();
         Ok(())
@@ -305,11 +321,11 @@ impl Container for SimContainer {
     ) -> Result<Box<dyn Process>> {
         let argv: Vec<String> = process.args().clone().unwrap_or_default();
         let terminal = process.terminal().unwrap_or(false);
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         let c = g
             .containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         let (ns, cgroup) = (c.ns, c.cgroup.clone());
         if c.status == Status::Stopped || !g.is_alive(self.init) {
@@ -317,6 +333,10 @@ impl Container for SimContainer {
                 ErrorKind::NotRunning,
                 "cannot exec in a stopped container (its init exited)",
             ));
+        }
+        if c.status == Status::Paused {
+            // As runc (1.1 and 1.2+ without --ignore-paused): a frozen container takes no exec.
+            return Err(self.err(ErrorKind::NotRunning, "cannot exec in a paused container"));
         }
         let script = script_of(&self.id, &argv)?;
         self.api(&mut g, &format!("exec {argv:?} in"));
@@ -332,6 +352,7 @@ impl Container for SimContainer {
             false,
         )?;
         g.maybe_hold_stdio(pid);
+        g.settle();
         drop(g);
         self.shared.notify();
         Ok(Box::new(SimProcess {
@@ -342,10 +363,10 @@ impl Container for SimContainer {
     }
 
     fn kill(&self, signal: Signal) -> Result<()> {
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         g.containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         if !signal.is_valid() {
             return Err(self.err(
@@ -359,6 +380,7 @@ impl Container for SimContainer {
         self.api(&mut g, &format!("kill {signal}"));
         g.command_fault(&self.id, "kill")?;
         let _ = g.send_signal(self.init, signal, None);
+        g.settle();
         drop(g);
         self.shared.notify();
         Ok(())
@@ -373,30 +395,30 @@ impl Container for SimContainer {
     }
 
     fn state(&self) -> Result<ContainerState> {
-        let g = self.shared.lock();
+        let g = self.shared.settled();
         g.containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         g.container_state(&self.id).ok_or_else(|| self.missing())
     }
 
     fn running_processes(&self) -> Result<Vec<ProcessInfo>> {
-        let g = self.shared.lock();
+        let g = self.shared.settled();
         let c = g
             .containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         Ok(g.process_infos(&c.cgroup, false))
     }
 
     fn all_processes(&self) -> Result<Vec<ProcessInfo>> {
-        let g = self.shared.lock();
+        let g = self.shared.settled();
         let c = g
             .containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         Ok(g.process_infos(&c.cgroup, true))
     }
@@ -406,11 +428,11 @@ impl Container for SimContainer {
     }
 
     fn update(&self, resources: &oci_spec::runtime::LinuxResources) -> Result<()> {
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         let c = g
             .containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         if c.status == Status::Stopped {
             return Err(self.err(ErrorKind::NotRunning, "container not running"));

@@ -165,7 +165,7 @@ impl Runtime for SimRuntime {
         validate_container_id(id).map_err(|e| e.with_container(id))?;
         let info = read_bundle(id, bundle_path)?;
         let script = script_of(id, &info.argv)?;
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         if g.containers.contains_key(id) {
             return Err(Error::for_container(
                 ErrorKind::AlreadyExists,
@@ -209,6 +209,7 @@ impl Runtime for SimRuntime {
             stdio,
             true,
         )?;
+        let host_gen = g.host_gen;
         g.containers.insert(
             id.to_string(),
             ContainerRec {
@@ -221,23 +222,38 @@ impl Runtime for SimRuntime {
                 init_pid: init,
                 status: Status::Created,
                 created_at: now,
+                host_gen,
+                orphaned: false,
+                rule1_pending: false,
             },
         );
+        let gen = g.host_gen;
+        g.settle();
         drop(g);
         self.shared.notify();
         Ok(Box::new(SimContainer {
             shared: self.shared.clone(),
             id: id.to_string(),
             init,
+            gen,
+            taken_back: false,
         }))
     }
 
     fn list_container_states(&self) -> Result<Vec<ContainerState>> {
-        let g = self.shared.lock();
+        let g = self.shared.settled();
         Ok(g.containers
             .keys()
             .filter_map(|id| g.container_state(id))
             .collect())
+    }
+
+    fn open_container(&self, id: &str) -> Result<Box<dyn Container>> {
+        Ok(Box::new(self.take_back(id)?))
+    }
+
+    fn force_delete(&self, id: &str) -> Result<()> {
+        self.force_remove(id)
     }
 
     fn extension(&self, method: &str, params: &serde_json::Value) -> Result<serde_json::Value> {
