@@ -12,7 +12,7 @@ use suites::scenario::strategy::Shape;
 
 fn shrunk_failure_replays(rule: &Rule, mutation: &str) {
     let mutations = json!({ mutation: true });
-    let outcome = check_rule(rule, Shape::simulator(), 2000, &mutations, None);
+    let outcome = check_rule(rule, Shape::simulator(), 2000, &mutations, None, None);
     let (why, run) = outcome.failure.unwrap_or_else(|| {
         panic!(
             "{} with the {mutation} mutation: no failure in {} scenarios",

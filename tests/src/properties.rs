@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestError, TestRunner};
+use proptest::test_runner::{
+    Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
+};
 
 use serde_json::{json, Value};
 
@@ -276,13 +278,16 @@ pub struct PropertyOutcome {
 
 /// Checks `rule` over `cases` generated scenarios of `shape` on the simulator with
 /// `mutations` (`persistence`: proptest's regression file, replayed first). A failure is
-/// shrunk to a minimal scenario, which is run once more with its trace kept.
+/// shrunk to a minimal scenario, which is run once more with its trace kept. `generator_seed`
+/// makes the generated scenarios themselves deterministic (a sweep's chunks); `None` lets
+/// proptest pick.
 pub fn check_rule(
     rule: &Rule,
     shape: Shape,
     cases: u32,
     mutations: &Value,
     persistence: Option<&'static str>,
+    generator_seed: Option<u64>,
 ) -> PropertyOutcome {
     let config = Config {
         cases,
@@ -293,7 +298,16 @@ pub fn check_rule(
     };
     let ran = AtomicUsize::new(0);
     let known: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let mut runner = TestRunner::new(config);
+    let mut runner = match generator_seed {
+        Some(seed) => {
+            let mut bytes = [0u8; 32];
+            for chunk in bytes.chunks_mut(8) {
+                chunk.copy_from_slice(&seed.to_le_bytes());
+            }
+            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+        }
+        None => TestRunner::new(config),
+    };
     let result = runner.run(&scenarios(shape), |scenario| {
         ran.fetch_add(1, Ordering::Relaxed);
         let run = run_on_sim_with(&scenario, mutations, false);

@@ -36,6 +36,7 @@ fn property(rule: &Rule, file: &'static str) {
         cases,
         &mutations_from_env(),
         Some(file),
+        None,
     );
     log_line(&format!(
         "{}: {} scenarios run ({cases} cases asked; shrinking included), {} known \
