@@ -234,6 +234,27 @@ fn pause_resume_ps_kill_delete_and_metrics() {
     let cmd = std::fs::read_to_string(format!("/proc/{}/cmdline", pids[0])).unwrap();
     assert!(cmd.starts_with("/bin/sleep"), "{cmd:?}");
 
+    // An exec is signalled by its exec id (through a pidfd), the others stay.
+    let out = d.ctr(&[
+        "task",
+        "exec",
+        "-d",
+        "--exec-id",
+        "s1",
+        "c1",
+        "/bin/sleep",
+        "1000",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    eventually("two processes", LONG, || {
+        (pids_of(&d, "c1").len() == 2).then_some(())
+    });
+    let out = d.ctr(&["task", "kill", "-s", "KILL", "--exec-id", "s1", "c1"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    eventually("the exec gone", LONG, || {
+        (pids_of(&d, "c1") == pids).then_some(())
+    });
+
     let metrics = d.ctr(&["task", "metrics", "c1"]);
     let (m_out, m_err, _) = text(&metrics);
     assert!(metrics.status.success(), "metrics: {m_err}");
