@@ -43,6 +43,17 @@ pub(crate) fn last_error_message(log: &str) -> Option<String> {
                     Some(e) if !e.is_empty() && !msg.contains(&e) => format!("{msg}: {e}"),
                     _ => msg,
                 };
+                // youki's last line is its summary (`error in executing command: ...`); the
+                // line before it often says what failed (`failed to canonicalize rootfs`).
+                let text = match last_error.take() {
+                    Some(prev)
+                        if l.msg.starts_with("error in executing command: ")
+                            && !text.contains(&prev) =>
+                    {
+                        format!("{prev}; {text}")
+                    }
+                    _ => text,
+                };
                 last_error = Some(text);
             }
             Ok(_) => {}
@@ -134,6 +145,7 @@ pub(crate) fn classify(command: &str, message: &str, exit_code: Option<i32>) -> 
     {
         ErrorKind::NotStopped
     } else if has("config.json")
+        || has("oci spec error")
         || has("json specification file")
         || has("invalid character")
         || has("rootfs")
@@ -246,8 +258,16 @@ mod tests {
         let text = last_error_message(log).unwrap();
         assert_eq!(
             text,
-            "failed to start container c1: failed operation due to incompatible container status: `Running`"
+            "cannot start container due to incorrect state; failed to start container c1: failed operation due to incompatible container status: `Running`"
         );
+        let norootfs = concat!(
+            r#"{"level":"ERROR","message":"failed to canonicalize rootfs: io operation failed","bundle":"\"nor\""}"#,
+            "\n",
+            r#"{"level":"ERROR","message":"error in executing command: oci spec error\n\nCaused by:\n    0: io operation failed\n    1: No such file or directory (os error 2)","target":"youki"}"#
+        );
+        let e = runc_error("create", Some("c6"), norootfs, "", Some(1));
+        assert_eq!(e.kind(), ErrorKind::InvalidSpec, "{e}");
+        assert!(e.message().contains("rootfs"), "{e}");
         assert_eq!(classify("start", &text, Some(1)), ErrorKind::NotStopped);
         let e = runc_error("start", Some("c1"), log, "", Some(1));
         assert_eq!(e.kind(), ErrorKind::NotStopped);

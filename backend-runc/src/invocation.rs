@@ -190,6 +190,7 @@ impl Runc {
         if status.success() {
             return Ok(Output { stdout: out });
         }
+        self.clean_after_failure(cmd);
         let code = match status {
             ExitStatus::Exited(c) => Some(c),
             ExitStatus::Signaled(_) => None,
@@ -202,6 +203,49 @@ impl Runc {
             code,
         );
         Err(self.refine_by_state(cmd, e))
+    }
+
+    /// After a failed `create` or `exec`: a process named in the pid file is one the runtime
+    /// started for the failed call (youki writes the pid file of an `exec` whose program
+    /// cannot be executed, and leaves its init process to us, the subreaper): it is killed
+    /// and reaped once it is our child. A pid that is not, and does not become, our child
+    /// within the grace is left alone.
+    fn clean_after_failure(&self, cmd: &Command) {
+        let pid_file = match cmd {
+            Command::Create(o) => &o.pid_file,
+            Command::Exec(o) => &o.pid_file,
+            _ => return,
+        };
+        let Ok(pid) = crate::statedir::read_pid(pid_file) else {
+            return;
+        };
+        let _ = fs::remove_file(pid_file);
+        let Ok(reaper) = Reaper::global() else {
+            return;
+        };
+        let me = std::process::id() as i32;
+        let deadline = Instant::now() + KILL_GRACE;
+        loop {
+            match crate::procfs::stat(pid) {
+                None => return,
+                Some(st) if st.ppid == me => break,
+                Some(_) if Instant::now() >= deadline => {
+                    tracing::warn!(pid, "a failed call's process is not our child; left alone");
+                    return;
+                }
+                Some(_) => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+        let Ok(cell) = reaper.watch(pid) else {
+            return;
+        };
+        // SAFETY: kill takes integers; `pid` is our unreaped child (watched), so it is stable.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        if cell.wait_timeout(KILL_GRACE).is_none() {
+            tracing::warn!(pid, "a failed call's process was not reaped in time");
+        } else {
+            tracing::debug!(pid, "reaped the process of a failed call");
+        }
     }
 
     /// For a failure of unknown wording: the kind from the container's status.
@@ -263,6 +307,17 @@ impl Runc {
         args: &[OsString],
         io: ChildIo,
     ) -> Result<(ExitStatus, Vec<u8>, Vec<u8>)> {
+        self.spawn_pid(name, id, args, io).map(|(s, o, e, _)| (s, o, e))
+    }
+
+    /// [`Runc::spawn`], also returning the invocation's pid (its process group id).
+    fn spawn_pid(
+        &self,
+        name: &str,
+        id: Option<&str>,
+        args: &[OsString],
+        io: ChildIo,
+    ) -> Result<(ExitStatus, Vec<u8>, Vec<u8>, i32)> {
         let reaper = Reaper::global().map_err(|e| fail(id, ErrorKind::Backend, e.to_string()))?;
         let mut c = std::process::Command::new(&self.path);
         c.args(args).process_group(0);
@@ -352,7 +407,13 @@ impl Runc {
             ));
         };
         tracing::trace!(pid, %status, elapsed_us = started.elapsed().as_micros() as u64, "runc finished");
-        Ok((status, out, err))
+        if !status.success() && reaper::group_exists(pid) {
+            // A failed invocation left helpers in its process group (youki's intermediate
+            // process of a failed `exec`, a zombie reparented to us): kill and reap them.
+            tracing::debug!(pid, "reaping what a failed invocation left in its process group");
+            kill_group(reaper, pid, &cell);
+        }
+        Ok((status, out, err, pid))
     }
 }
 

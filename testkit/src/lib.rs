@@ -7,7 +7,8 @@
 //!   and the runc backend's tests both check them, which keeps the two backends honest.
 //! - [`run_lifecycle`] is the container lifecycle the backends' benchmarks time.
 //! - [`require_runc_or_skip`] decides whether a test that needs real runc runs, skips, or (under
-//!   `RTL_REQUIRE_RUNC=1`, as CI sets it) fails because runc is missing.
+//!   `RTL_REQUIRE_RUNC=1`, as CI sets it) fails because runc is missing;
+//!   [`require_youki_or_skip`] the same for youki, the second OCI runtime.
 
 #![warn(missing_docs)]
 
@@ -21,5 +22,8 @@ pub use bundle::{
     BUSYBOX_APPLETS,
 };
 pub use lifecycle::{run_lifecycle, LifecycleSteps, LIFECYCLE_STEPS};
-pub use runc_switch::{require_runc_or_skip, runc_available, runc_required, REQUIRE_RUNC_VAR};
+pub use runc_switch::{
+    require_runc_or_skip, require_youki_or_skip, runc_available, runc_required, youki_path,
+    REQUIRE_RUNC_VAR,
+};
 pub use scripts::{shared_scripts, Script};
