@@ -125,13 +125,17 @@ pub(crate) fn classify(command: &str, message: &str, exit_code: Option<i32>) -> 
     if let Some(kind) = incompatible_status(message).and_then(|s| kind_for_status(command, Some(s)))
     {
         kind
-    } else if has("already exists") || has("container with id exists") || has("with given id exists") {
+    } else if has("already exists")
+        || has("container with id exists")
+        || has("with given id exists")
+    {
         ErrorKind::AlreadyExists
     } else if has("does not exist") || has("not exist") || has("container not found") {
         ErrorKind::NotFound
     } else if has("is not stopped") || has("that is not stopped") || has("still running") {
         ErrorKind::StillRunning
     } else if has("cannot exec in a stopped container")
+        || has("cannot exec in a paused container")
         || has("container not running")
         || has("container is not running")
         || has("not paused")
@@ -229,6 +233,10 @@ mod tests {
             ),
             ("container not paused", ErrorKind::NotRunning),
             (
+                "exec failed: cannot exec in a paused container",
+                ErrorKind::NotRunning,
+            ),
+            (
                 "cannot start an already running container",
                 ErrorKind::NotStopped,
             ),
@@ -305,9 +313,15 @@ mod tests {
         use Status::*;
         assert_eq!(kind_for_status("exec", None), Some(ErrorKind::NotFound));
         assert_eq!(kind_for_status("exec", Some(Running)), None);
-        assert_eq!(kind_for_status("exec", Some(Stopped)), Some(ErrorKind::NotRunning));
+        assert_eq!(
+            kind_for_status("exec", Some(Stopped)),
+            Some(ErrorKind::NotRunning)
+        );
         assert_eq!(kind_for_status("start", Some(Created)), None);
-        assert_eq!(kind_for_status("start", Some(Running)), Some(ErrorKind::NotStopped));
+        assert_eq!(
+            kind_for_status("start", Some(Running)),
+            Some(ErrorKind::NotStopped)
+        );
         assert_eq!(kind_for_status("delete", Some(Stopped)), None);
         assert_eq!(kind_for_status("kill", Some(Running)), None);
         assert_eq!(kind_for_status("ps", Some(Stopped)), None);

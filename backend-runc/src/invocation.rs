@@ -24,7 +24,7 @@ use runtime_api::{Error, ErrorKind, ExitStatus, Result};
 use crate::command::Command;
 use crate::errors::{kind_for_status, runc_error};
 use crate::flavour::{self, Flavour, RuntimeVersion};
-use crate::reaper::{self, Reaper};
+use crate::reaper::Reaper;
 
 /// Most bytes of stdout kept from one invocation; more is drained and dropped (a runc that
 /// prints garbage must not exhaust memory).
@@ -186,14 +186,16 @@ impl Runc {
             "json".into(),
         ];
         args.extend(cmd.args());
-        let (status, out, err) = self.spawn(cmd.name(), id, &args, io)?;
+        // `create` and `exec` fork helpers that a failure can leave behind (youki's).
+        let leftovers = matches!(cmd, Command::Create(_) | Command::Exec(_));
+        let (status, out, err, _) = self.spawn_pid(cmd.name(), id, &args, io, leftovers)?;
         if status.success() {
             return Ok(Output { stdout: out });
         }
         self.clean_after_failure(cmd);
         let code = match status {
             ExitStatus::Exited(c) => Some(c),
-            ExitStatus::Signaled(_) => None,
+            ExitStatus::Signaled(_) | ExitStatus::Unknown => None,
         };
         let e = runc_error(
             cmd.name(),
@@ -268,11 +270,7 @@ impl Runc {
             Some(kind) => {
                 let seen = status.map_or("does not exist".to_string(), |s| format!("is {s}"));
                 tracing::debug!(?kind, seen, "error kind from a state check");
-                Error::for_container(
-                    kind,
-                    id,
-                    format!("{} (the container {seen})", e.message()),
-                )
+                Error::for_container(kind, id, format!("{} (the container {seen})", e.message()))
             }
             None => e,
         }
@@ -281,13 +279,16 @@ impl Runc {
     /// Runs the binary with `args` (no global flags added), stdin from `/dev/null`, stdout
     /// captured: for `--version`.
     pub(crate) fn run_plain(&self, what: &str, args: &[OsString]) -> Result<Vec<u8>> {
-        let (status, out, err) =
-            self.spawn(what, None, args, ChildIo::Capture { stdin: None })?;
+        let (status, out, err) = self.spawn(what, None, args, ChildIo::Capture { stdin: None })?;
         if status.success() {
             return Ok(out);
         }
         let err = String::from_utf8_lossy(&err);
-        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let last = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
         Err(Error::new(
             ErrorKind::Backend,
             format!(
@@ -307,16 +308,20 @@ impl Runc {
         args: &[OsString],
         io: ChildIo,
     ) -> Result<(ExitStatus, Vec<u8>, Vec<u8>)> {
-        self.spawn_pid(name, id, args, io).map(|(s, o, e, _)| (s, o, e))
+        self.spawn_pid(name, id, args, io, false)
+            .map(|(s, o, e, _)| (s, o, e))
     }
 
-    /// [`Runc::spawn`], also returning the invocation's pid (its process group id).
+    /// [`Runc::spawn`], also returning the invocation's pid (its process group id). With
+    /// `leftovers`, the invocation's process group is claimed while it runs, and what a failed
+    /// invocation left in it is reaped ([`reap_leftovers`]).
     fn spawn_pid(
         &self,
         name: &str,
         id: Option<&str>,
         args: &[OsString],
         io: ChildIo,
+        leftovers: bool,
     ) -> Result<(ExitStatus, Vec<u8>, Vec<u8>, i32)> {
         let reaper = Reaper::global().map_err(|e| fail(id, ErrorKind::Backend, e.to_string()))?;
         let mut c = std::process::Command::new(&self.path);
@@ -361,6 +366,12 @@ impl Runc {
             )
         })?;
         let pid = child.id() as i32;
+        // Before `watch`: the leader is unreaped, so the group claim starts from it.
+        let group = leftovers.then(|| {
+            let claim = reaper.claim();
+            claim.add_group(pid);
+            claim
+        });
         let cell = match reaper.watch(pid) {
             Ok(cell) => cell,
             Err(e) => {
@@ -407,11 +418,8 @@ impl Runc {
             ));
         };
         tracing::trace!(pid, %status, elapsed_us = started.elapsed().as_micros() as u64, "runc finished");
-        if !status.success() && reaper::group_exists(pid) {
-            // A failed invocation left helpers in its process group (youki's intermediate
-            // process of a failed `exec`, a zombie reparented to us): kill and reap them.
-            tracing::debug!(pid, "reaping what a failed invocation left in its process group");
-            kill_group(reaper, pid, &cell);
+        if let (false, Some(claim)) = (status.success(), group) {
+            reap_leftovers(reaper, claim, pid);
         }
         Ok((status, out, err, pid))
     }
@@ -424,20 +432,57 @@ fn fail(id: Option<&str>, kind: ErrorKind, msg: String) -> Error {
     }
 }
 
+/// After a failed invocation (already reaped): reaps what it left in its process group
+/// (`claim`, taken while the leader lived; youki's intermediate process of a failed `exec` is a
+/// zombie reparented to us), killing members that are still alive one by one, by pid, once
+/// they are our children (an unreaped child's pid cannot be reused). The group is never
+/// signalled as a group here: its leader is gone, so nothing pins the group id. Bounded by
+/// [`KILL_GRACE`].
+fn reap_leftovers(reaper: &'static Reaper, claim: crate::reaper::Claim, pgid: i32) {
+    let me = std::process::id() as i32;
+    let deadline = Instant::now() + KILL_GRACE;
+    loop {
+        reaper.reap_orphans();
+        if !claim.has_processes() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            tracing::warn!(pgid, "a failed invocation's process group is still there");
+            break;
+        }
+        for st in crate::procfs::children_of(me) {
+            if st.pgrp == pgid && !st.is_zombie() {
+                // SAFETY: kill takes integers; `st.pid` is our unreaped child.
+                unsafe { libc::kill(st.pid, libc::SIGKILL) };
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    drop(claim);
+}
+
 /// Kills runc's process group, waits for runc's exit, and reaps whatever the group left behind
 /// (children reparented to us as the subreaper).
+///
+/// The group is signalled as a group only while one of its members seen at the last scan is
+/// still there: that pins the group id, so a host group that later reuses it is never hit.
 fn kill_group(reaper: &'static Reaper, pgid: i32, cell: &crate::reaper::ExitCell) {
     let claim = reaper.claim();
     claim.add_group(pgid);
-    // SAFETY: kill takes integers; the group is ours (runc is unreaped, so its pgid is stable).
+    // SAFETY: kill takes integers; runc (the group's leader) is our unreaped child, so the
+    // group id is still this group's.
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
     let deadline = Instant::now() + KILL_GRACE;
     let _ = cell.wait_timeout(KILL_GRACE);
-    while reaper::group_exists(pgid) && Instant::now() < deadline {
-        // Late forks of the group, if any, get the signal too.
+    loop {
+        reaper.reap_orphans();
+        if !claim.has_processes() || Instant::now() >= deadline {
+            break;
+        }
+        // Late forks of the group, if any, get the signal too; a member is still present, so
+        // the group id is still this group's.
         // SAFETY: as above.
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        reaper.reap_orphans();
         std::thread::sleep(Duration::from_millis(5));
     }
     drop(claim);

@@ -49,6 +49,7 @@ mod io_setup;
 mod process;
 pub mod procfs;
 pub mod reaper;
+mod reserve;
 mod runtime;
 mod state;
 mod statedir;

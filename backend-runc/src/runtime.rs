@@ -171,8 +171,9 @@ impl RuncRuntime {
         if let Err(e) = self.runc.run_with(&cmd, io) {
             pending.abandon();
             if e.kind() == ErrorKind::Timeout {
-                // runc was killed mid-way: remove whatever it made.
-                self.force_delete(id);
+                // runc was killed mid-way: remove whatever it made, and the init it may have
+                // started (in its own session already, so killing runc's group missed it).
+                self.kill_started_init(id, &pid_file);
             }
             return Err(e);
         }
@@ -205,6 +206,28 @@ impl RuncRuntime {
                 Err(e.with_container(id))
             }
         }
+    }
+
+    /// After a timed-out `runc create`: finds the init it may have started (pid file, else
+    /// `runc state`), force-deletes the container, and kills and reaps that init.
+    fn kill_started_init(&self, id: &str, pid_file: &Path) {
+        let pid = read_pid(pid_file).ok().or_else(|| {
+            let out = self.runc.run(&Command::State { id: id.to_string() }).ok()?;
+            state::parse_state(id, &out.stdout)
+                .ok()
+                .map(|s| s.pid)
+                .filter(|p| *p > 0)
+        });
+        self.force_delete(id);
+        let (Some(pid), Ok(reaper)) = (pid, Reaper::global()) else {
+            return;
+        };
+        let claim = reaper.claim();
+        claim.add_session(pid);
+        if reaper.kill_and_reap(pid, std::time::Duration::from_secs(10)) {
+            tracing::info!(pid, "killed the init of a timed-out create");
+        }
+        reaper.reap_orphans();
     }
 
     /// Best-effort `runc delete --force` after a create that failed half-way.

@@ -214,7 +214,10 @@ mod tests {
         assert_eq!(parse_list_table(t).unwrap(), ["c1", "c-2"]);
         assert!(parse_list_table(b"ID  PID  STATUS\n").unwrap().is_empty());
         for bad in [&b""[..], b"[]", b"hello world\n"] {
-            assert_eq!(parse_list_table(bad).unwrap_err().kind(), ErrorKind::Backend);
+            assert_eq!(
+                parse_list_table(bad).unwrap_err().kind(),
+                ErrorKind::Backend
+            );
         }
     }
 

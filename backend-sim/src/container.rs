@@ -149,7 +149,7 @@ impl SimContainer {
     /// `pause` (`Running` -> `Paused`, freezes the cgroup) or `resume` (`Paused` -> `Running`,
     /// thaws it and wakes waiters); any other status is `NotRunning` with runc's wording.
     fn freeze_transition(&self, from: Status, to: Status, refusal: &str) -> Result<()> {
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         let c = g
             .containers
             .get(&self.id)
@@ -165,6 +165,7 @@ impl SimContainer {
         if let Some(c) = g.containers.get_mut(&self.id) {
             c.status = to;
         }
+        g.settle();
         drop(g);
         if !freeze {
             self.shared.notify();
@@ -200,7 +201,7 @@ impl Process for SimContainer {
     }
 
     fn delete(&self) -> Result<()> {
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         let Some(c) = g.containers.get(&self.id) else {
             return Err(self.missing());
         };
@@ -236,6 +237,7 @@ impl Process for SimContainer {
             rec.deleted = true;
         }
         g.containers.remove(&self.id);
+        g.settle();
         drop(g);
         self.shared.notify();
         Ok(())
@@ -256,14 +258,14 @@ impl Container for SimContainer {
     }
 
     fn exists(&self) -> Result<bool> {
-        let g = self.shared.lock();
+        let g = self.shared.settled();
         Ok(g.containers
             .get(&self.id)
             .is_some_and(|c| c.init_pid == self.init))
     }
 
     fn start(&self) -> Result<()> {
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         let c = g
             .containers
             .get(&self.id)
@@ -293,6 +295,7 @@ impl Container for SimContainer {
             c.status = Status::Running;
         }
         g.maybe_hold_stdio(self.init);
+        g.settle();
         drop(g);
         self.shared.notify();
         Ok(())
@@ -305,7 +308,7 @@ impl Container for SimContainer {
     ) -> Result<Box<dyn Process>> {
         let argv: Vec<String> = process.args().clone().unwrap_or_default();
         let terminal = process.terminal().unwrap_or(false);
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         let c = g
             .containers
             .get(&self.id)
@@ -317,6 +320,10 @@ impl Container for SimContainer {
                 ErrorKind::NotRunning,
                 "cannot exec in a stopped container (its init exited)",
             ));
+        }
+        if c.status == Status::Paused {
+            // As runc (1.1 and 1.2+ without --ignore-paused): a frozen container takes no exec.
+            return Err(self.err(ErrorKind::NotRunning, "cannot exec in a paused container"));
         }
         let script = script_of(&self.id, &argv)?;
         self.api(&mut g, &format!("exec {argv:?} in"));
@@ -332,6 +339,7 @@ impl Container for SimContainer {
             false,
         )?;
         g.maybe_hold_stdio(pid);
+        g.settle();
         drop(g);
         self.shared.notify();
         Ok(Box::new(SimProcess {
@@ -342,7 +350,7 @@ impl Container for SimContainer {
     }
 
     fn kill(&self, signal: Signal) -> Result<()> {
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         g.containers
             .get(&self.id)
             .filter(|c| c.init_pid == self.init)
@@ -359,6 +367,7 @@ impl Container for SimContainer {
         self.api(&mut g, &format!("kill {signal}"));
         g.command_fault(&self.id, "kill")?;
         let _ = g.send_signal(self.init, signal, None);
+        g.settle();
         drop(g);
         self.shared.notify();
         Ok(())
@@ -373,7 +382,7 @@ impl Container for SimContainer {
     }
 
     fn state(&self) -> Result<ContainerState> {
-        let g = self.shared.lock();
+        let g = self.shared.settled();
         g.containers
             .get(&self.id)
             .filter(|c| c.init_pid == self.init)
@@ -382,7 +391,7 @@ impl Container for SimContainer {
     }
 
     fn running_processes(&self) -> Result<Vec<ProcessInfo>> {
-        let g = self.shared.lock();
+        let g = self.shared.settled();
         let c = g
             .containers
             .get(&self.id)
@@ -392,7 +401,7 @@ impl Container for SimContainer {
     }
 
     fn all_processes(&self) -> Result<Vec<ProcessInfo>> {
-        let g = self.shared.lock();
+        let g = self.shared.settled();
         let c = g
             .containers
             .get(&self.id)
@@ -406,7 +415,7 @@ impl Container for SimContainer {
     }
 
     fn update(&self, resources: &oci_spec::runtime::LinuxResources) -> Result<()> {
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         let c = g
             .containers
             .get(&self.id)

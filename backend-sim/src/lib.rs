@@ -17,12 +17,24 @@
 //! [`selfcheck`] runs a scenario twice to compare, and prints the seed of a failed run with
 //! the way to replay it (`RTL_SIM_SEED=<n>`).
 //!
-//! Virtual time moves only inside blocking calls (`wait`, until the awaited process is done)
-//! and the `advance` extension; a simulated `sleep 3600` is one clock jump. Other calls act at
-//! the current virtual instant. The one input that comes from outside is a process's stdin:
-//! while a process waits for it from a connection, virtual time stands still (input is taken
-//! to arrive at once in virtual time), so the timing of the peer never changes the run; only
-//! how the bytes are chunked can show in the trace. (`advance` moves time forward even then.)
+//! Virtual time moves inside blocking calls (`wait`, until the awaited process is done), the
+//! `advance` extension, and the settle that ends every API call: before any call returns (and
+//! before a read such as `state` or `all_processes` answers), every step that is ready at the
+//! current virtual instant has run — children forked, programs exec'd, writes the pipes can
+//! take, exits that are due — so a host that polls sees the process tree runc would show once
+//! its processes have settled. A settle never jumps to a timer and never waits for outside
+//! input; it stops at a write that a real pipe cannot take yet (the relay's peer may be slow,
+//! or read only after the call returns) and after 10 ms of virtual time (a busy loop goes on
+//! at the next call). A simulated `sleep 3600` is one clock jump. The one input that comes
+//! from outside is a process's stdin: while a process waits for it from a connection inside
+//! `wait`, virtual time stands still (input is taken to arrive at once in virtual time), so
+//! the timing of the peer never changes the run; only how the bytes are chunked can show in
+//! the trace. (`advance` moves time forward even then.)
+//!
+//! Virtual time does not follow the host's wall clock (no "real-time clock mode"): a host
+//! that polls with real timers sees the settled state at every poll, which is what runc
+//! shows after its processes settled; tying virtual time to the wall clock would make every
+//! run depend on the machine's speed, and the seed would no longer replay it.
 //!
 //! # Kernel model ([`kernel`])
 //!

@@ -26,7 +26,7 @@ fn not_found(container: &str, pid: i32) -> Error {
 /// rule 1 was applied) and its stdio reached end-of-file or was cut after the virtual grace;
 /// then waits (real time) for the relay to deliver and close.
 pub(crate) fn wait_process(shared: &Shared, container: &str, pid: i32) -> Result<ExitStatus> {
-    let g = shared.lock();
+    let g = shared.settled();
     match g.rt_procs.get(&pid) {
         None => return Err(not_found(container, pid)),
         Some(rec) if rec.deleted => {
@@ -49,7 +49,7 @@ pub(crate) fn wait_process(shared: &Shared, container: &str, pid: i32) -> Result
         } else {
             drop(g);
             let report = relay.wait();
-            g = shared.lock();
+            g = shared.settled();
             Some(report)
         };
         if let Some(mut report) = report {
@@ -86,6 +86,7 @@ pub(crate) fn wait_process(shared: &Shared, container: &str, pid: i32) -> Result
             );
         }
     }
+    g.settle();
     drop(g);
     shared.notify();
     Ok(status)
@@ -93,7 +94,7 @@ pub(crate) fn wait_process(shared: &Shared, container: &str, pid: i32) -> Result
 
 /// How the relay of `pid` ended, once `wait` returned (`None` without connections).
 pub(crate) fn relay_report(shared: &Shared, pid: i32) -> Option<RelayReport> {
-    let g = shared.lock();
+    let g = shared.settled();
     let rec = g.rt_procs.get(&pid)?;
     if !rec.has_connections {
         return None;
@@ -104,7 +105,7 @@ pub(crate) fn relay_report(shared: &Shared, pid: i32) -> Option<RelayReport> {
 /// Resizes the terminal of `pid`.
 pub(crate) fn resize(shared: &Shared, container: &str, pid: i32, size: ConsoleSize) -> Result<()> {
     let relay = {
-        let g = shared.lock();
+        let g = shared.settled();
         match g.rt_procs.get(&pid) {
             Some(rec) if !rec.deleted => rec.relay.clone(),
             _ => return Err(not_found(container, pid)),
@@ -123,7 +124,7 @@ impl Process for SimProcess {
     }
 
     fn delete(&self) -> Result<()> {
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         let now = g.clock.now();
         let rec = g
             .rt_procs

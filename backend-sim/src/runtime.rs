@@ -165,7 +165,7 @@ impl Runtime for SimRuntime {
         validate_container_id(id).map_err(|e| e.with_container(id))?;
         let info = read_bundle(id, bundle_path)?;
         let script = script_of(id, &info.argv)?;
-        let mut g = self.shared.lock();
+        let mut g = self.shared.settled();
         if g.containers.contains_key(id) {
             return Err(Error::for_container(
                 ErrorKind::AlreadyExists,
@@ -223,6 +223,7 @@ impl Runtime for SimRuntime {
                 created_at: now,
             },
         );
+        g.settle();
         drop(g);
         self.shared.notify();
         Ok(Box::new(SimContainer {
@@ -233,7 +234,7 @@ impl Runtime for SimRuntime {
     }
 
     fn list_container_states(&self) -> Result<Vec<ContainerState>> {
-        let g = self.shared.lock();
+        let g = self.shared.settled();
         Ok(g.containers
             .keys()
             .filter_map(|id| g.container_state(id))

@@ -21,6 +21,16 @@ pub const STEP_COST_NS: (u64, u64) = (1_000, 20_000);
 /// Largest chunk `head` writes in one step.
 pub const HEAD_CHUNK: u64 = 64 * 1024;
 
+/// How much virtual time one settle may use (see [`World::settle`]).
+pub const SETTLE_BUDGET: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// What [`World::step_ready`] did.
+enum Ready {
+    Progressed,
+    BlockedWrite(Arc<StreamFd>),
+    Nothing,
+}
+
 /// What [`World::step`] did.
 pub(crate) enum StepResult {
     /// The world changed.
@@ -58,12 +68,29 @@ impl World {
             .collect()
     }
 
-    /// Advances the world by one step (see the module documentation). With a deadline, does
-    /// not move the clock past it.
-    pub(crate) fn step(&mut self, deadline: Option<Instant>) -> StepResult {
-        if deadline.is_some_and(|d| self.clock.now() >= d) {
-            return StepResult::Deadline;
+    /// Runs every step that is ready at the current virtual instant: writes the pipes can
+    /// take, graces that expired, runnable processes. Never waits for outside input, never
+    /// jumps to a timer, and stops at a write that a real pipe cannot take yet (its peer may
+    /// never read) and after [`SETTLE_BUDGET`] of virtual time (a busy loop goes on at the
+    /// next call). Every API call settles before it returns, so that a host that polls sees
+    /// the process tree a real runtime would show once its processes have settled.
+    pub(crate) fn settle(&mut self) {
+        let end = self.clock.now().after(SETTLE_BUDGET);
+        let mut steps = 0u64;
+        while self.clock.now() < end {
+            match self.step_ready() {
+                Ready::Progressed => steps += 1,
+                Ready::BlockedWrite(_) | Ready::Nothing => break,
+            }
         }
+        if steps > 0 {
+            self.trace
+                .record(self.clock.now(), 0, "settle", format!("{steps} steps"));
+        }
+    }
+
+    /// Steps 1-3 of [`World::step`]: what can happen now without outside input or a timer.
+    fn step_ready(&mut self) -> Ready {
         // 1. Writes in flight come first: virtual time stands still until the pipe takes them.
         let writers: Vec<i32> = self
             .kernel
@@ -91,13 +118,13 @@ impl World {
                     );
                     continue;
                 }
-                return StepResult::Idle(vec![(file, true)]);
+                return Ready::BlockedWrite(file);
             }
         }
         // 2. Relays whose grace expired.
         self.release_finished_cuts();
         if self.fire_graces() {
-            return StepResult::Progressed;
+            return Ready::Progressed;
         }
         // 3. A runnable process.
         let runnable = self.runnable();
@@ -114,7 +141,21 @@ impl World {
             self.run_step(pick);
             let cost = self.rng.range_inclusive(STEP_COST_NS.0, STEP_COST_NS.1);
             self.clock.advance_by(cost);
-            return StepResult::Progressed;
+            return Ready::Progressed;
+        }
+        Ready::Nothing
+    }
+
+    /// Advances the world by one step (see the module documentation). With a deadline, does
+    /// not move the clock past it.
+    pub(crate) fn step(&mut self, deadline: Option<Instant>) -> StepResult {
+        if deadline.is_some_and(|d| self.clock.now() >= d) {
+            return StepResult::Deadline;
+        }
+        match self.step_ready() {
+            Ready::Progressed => return StepResult::Progressed,
+            Ready::BlockedWrite(file) => return StepResult::Idle(vec![(file, true)]),
+            Ready::Nothing => {}
         }
         // 4. Input from outside. A process reading a stdin that a connection feeds holds
         //    virtual time still until input or end-of-file arrives: input is taken to arrive

@@ -1,8 +1,8 @@
 //! The driver: runs the simulated world forward inside blocking API calls.
 //!
-//! The world lives behind one mutex. Virtual time only moves inside `wait` (until the awaited
-//! process is done) and the `advance` extension; every other API call acts at the current
-//! virtual instant. When nothing can happen in virtual time (every process waits for input
+//! The world lives behind one mutex. Virtual time moves inside `wait` (until the awaited
+//! process is done), the `advance` extension, and the settle every API call ends with (steps
+//! ready at the current instant only: [`World::settle`]). When nothing can happen in virtual time (every process waits for input
 //! from outside, or a pipe is full), the waiting thread releases the mutex and blocks on the
 //! real fds involved plus a wake-up pipe that every API call pokes, so that another thread's
 //! `kill` or the relay draining a pipe resumes the simulation.
@@ -39,6 +39,14 @@ impl Shared {
     /// simulator's state is plain data, consistent between steps.
     pub(crate) fn lock(&self) -> MutexGuard<'_, World> {
         self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Locks the world and runs every step ready at the current virtual instant (see
+    /// [`World::settle`]): what every API call sees.
+    pub(crate) fn settled(&self) -> MutexGuard<'_, World> {
+        let mut g = self.lock();
+        g.settle();
+        g
     }
 
     /// Tells a thread blocked on outside input that the world changed.
@@ -128,6 +136,7 @@ impl Shared {
             }
         }
         g.clock.advance_to(target);
+        g.settle();
         let now = g.clock.now();
         g.trace.record(now, 0, "advance", format!("by {d:?}"));
         drop(g);

@@ -435,3 +435,104 @@ fn one_runtime_serves_many_threads() {
     }
     assert!(runtime.list_container_states().unwrap().is_empty());
 }
+
+/// Takes a container back and force-deletes another, recording every answer.
+fn take_back_life(runtime: &dyn Runtime) -> Vec<String> {
+    let mut log = Vec::new();
+    let mut note = |what: &str, value: String| log.push(format!("{what}: {value}"));
+    note(
+        "open invalid",
+        format!("{:?}", runtime.open_container("../x").err()),
+    );
+    note(
+        "open unknown",
+        format!("{:?}", runtime.open_container("nobody").err()),
+    );
+    note(
+        "force invalid",
+        format!("{:?}", runtime.force_delete("a/b").err()),
+    );
+    note(
+        "force unknown",
+        format!("{:?}", runtime.force_delete("nobody").err()),
+    );
+    let first = runtime
+        .create_container("sb", "tb", Path::new("/b/tb"), StdioSet::none())
+        .expect("create");
+    first.start().expect("start");
+    let back = runtime.open_container("tb").expect("take back");
+    note("back id", back.id().to_string());
+    note("back pid", back.pid().to_string());
+    note("back state", format!("{:?}", back.state()));
+    note("back exists", format!("{:?}", back.exists()));
+    note("back pause", format!("{:?}", back.pause()));
+    note("back resume", format!("{:?}", back.resume()));
+    let echo = back
+        .exec(&spec(&["echo", "hi"], false), StdioSet::none())
+        .expect("exec in a taken-back container");
+    note("back exec wait", format!("{:?}", echo.wait()));
+    note("back wait", format!("{:?}", back.wait()));
+    note(
+        "back wait code",
+        back.wait().map(|s| s.code()).unwrap().to_string(),
+    );
+    note("back report", format!("{:?}", back.relay_report()));
+    note("back delete", format!("{:?}", back.delete()));
+    note("first exists", format!("{:?}", first.exists()));
+
+    let doomed = runtime
+        .create_container("sb", "doomed", Path::new("/b/d"), StdioSet::none())
+        .expect("create");
+    doomed.start().expect("start");
+    note("force", format!("{:?}", runtime.force_delete("doomed")));
+    note(
+        "force again",
+        format!("{:?}", runtime.force_delete("doomed")),
+    );
+    note("doomed exists", format!("{:?}", doomed.exists()));
+    note("doomed delete", format!("{:?}", doomed.delete()));
+    note("list", format!("{:?}", runtime.list_container_states()));
+    log
+}
+
+#[test]
+fn taking_back_and_forced_delete_are_identical_through_the_plugin() {
+    let through_plugin = take_back_life(loaded().as_ref());
+    let linked_statically = take_back_life(linked().as_ref());
+    assert_eq!(through_plugin, linked_statically);
+}
+
+#[test]
+fn taking_back_answers_kinds_and_an_unknown_exit_across_the_boundary() {
+    let runtime = loaded();
+    assert_eq!(
+        runtime.open_container("../x").err().map(|e| e.kind()),
+        Some(ErrorKind::InvalidId)
+    );
+    let unknown = runtime.open_container("nobody").err().expect("unknown id");
+    assert_eq!(unknown.kind(), ErrorKind::NotFound);
+    assert_eq!(unknown.container_id(), Some("nobody"));
+    assert_eq!(
+        runtime.force_delete("").err().map(|e| e.kind()),
+        Some(ErrorKind::InvalidId)
+    );
+    let c = runtime
+        .create_container("sb", "tb", Path::new("/b/tb"), StdioSet::none())
+        .unwrap();
+    c.start().unwrap();
+    let back = runtime.open_container("tb").unwrap();
+    assert_eq!(back.id(), "tb");
+    assert_eq!(back.pid(), c.pid());
+    assert_eq!(back.state().unwrap().status, Status::Running);
+    let status = back.wait().unwrap();
+    assert_eq!(status, ExitStatus::Unknown);
+    assert_eq!(status.code(), 255);
+    assert_eq!(back.relay_report(), None);
+    runtime.force_delete("tb").unwrap();
+    assert!(!c.exists().unwrap());
+    assert!(runtime.list_container_states().unwrap().is_empty());
+    assert_eq!(
+        runtime.force_delete("tb").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}

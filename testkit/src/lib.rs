@@ -5,6 +5,8 @@
 //! - [`exec_process`] builds the process spec that `Container::exec` takes.
 //! - [`shared_scripts`] lists busybox `sh -c` scripts with known outcomes; the simulator's tests
 //!   and the runc backend's tests both check them, which keeps the two backends honest.
+//! - [`run_seed_scenario`] is the seed's scenario of issue #15, whose settled process listing
+//!   must be the same on every backend.
 //! - [`run_lifecycle`] is the container lifecycle the backends' benchmarks time.
 //! - [`require_runc_or_skip`] decides whether a test that needs real runc runs, skips, or (under
 //!   `RTL_REQUIRE_RUNC=1`, as CI sets it) fails because runc is missing;
@@ -16,6 +18,7 @@ mod bundle;
 mod lifecycle;
 mod runc_switch;
 mod scripts;
+mod seed_scenario;
 
 pub use bundle::{
     exec_process, write_busybox_rootfs, Bundle, BundleBuilder, PidNamespace, BUSYBOX,
@@ -27,3 +30,6 @@ pub use runc_switch::{
     REQUIRE_RUNC_VAR,
 };
 pub use scripts::{shared_scripts, Script};
+pub use seed_scenario::{
+    run_seed_scenario, seed_expected, Listed, SeedOutcome, SEED_EXECS, SEED_INIT,
+};

@@ -116,7 +116,10 @@ fn conformance_on_runc_backend(runtime: &str, runc_path: std::path::PathBuf) {
                 .collect()
         })
         .unwrap_or_default();
-    assert!(report.passed(), "conformance failures on {runtime}:\n{report}");
+    assert!(
+        report.passed(),
+        "conformance failures on {runtime}:\n{report}"
+    );
     assert!(left.is_empty(), "containers left on {runtime}: {left:?}");
     assert!(
         entries.is_empty(),
@@ -151,7 +154,8 @@ fn conformance_failing_cases_leave_nothing_behind() {
             "drain_grace_ms": 500,
         }))
         .expect("opening the runc backend");
-    let report = suites::conformance::run_runtime("runc-bad-state", runtime.as_ref(), Some("lifecycle"), 2);
+    let report =
+        suites::conformance::run_runtime("runc-bad-state", runtime.as_ref(), Some("lifecycle"), 2);
     eprintln!("{report}");
     let (_, failed, _) = report.counts();
     assert!(failed > 0, "the broken state should fail cases:\n{report}");
@@ -178,8 +182,14 @@ fn conformance_failing_cases_leave_nothing_behind() {
             .args(["delete", "--force", id])
             .status();
     }
-    assert!(ids.is_empty(), "containers left behind by failing cases: {ids}");
-    assert!(entries.is_empty(), "state directories left behind: {entries:?}");
+    assert!(
+        ids.is_empty(),
+        "containers left behind by failing cases: {ids}"
+    );
+    assert!(
+        entries.is_empty(),
+        "state directories left behind: {entries:?}"
+    );
     log_line(&format!(
         "conformance with a broken `state`: {failed} cases failed, none left anything behind"
     ));

@@ -51,15 +51,13 @@ fn differential(name: &str, runc_path: std::path::PathBuf, regressions: &'static
     let cases = case_count(50, 10);
     let config = Config {
         cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            Box::leak(
-                format!(
-                    "{}/proptest-regressions/{regressions}",
-                    env!("CARGO_MANIFEST_DIR")
-                )
-                .into_boxed_str(),
-            ),
-        ))),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(Box::leak(
+            format!(
+                "{}/proptest-regressions/{regressions}",
+                env!("CARGO_MANIFEST_DIR")
+            )
+            .into_boxed_str(),
+        )))),
         max_shrink_iters: 256,
         ..Config::default()
     };

@@ -202,6 +202,31 @@ impl Runtime for RemoteRuntime {
         })
     }
 
+    fn open_container(&self, id: &str) -> Result<Box<dyn Container>> {
+        let mut handle: *mut ContainerHandle = std::ptr::null_mut();
+        self.plugin.call_unit("open_container", |err| {
+            // SAFETY: live handle; `id` outlives the call; valid out-parameters.
+            unsafe {
+                (self.plugin.runtime.open_container)(
+                    self.handle,
+                    BytesRef::new(id.as_bytes()),
+                    &mut handle,
+                    err,
+                )
+            }
+        })?;
+        RemoteContainer::new(self.plugin.clone(), handle).map(|c| Box::new(c) as Box<dyn Container>)
+    }
+
+    fn force_delete(&self, id: &str) -> Result<()> {
+        self.plugin.call_unit("force_delete", |err| {
+            // SAFETY: live handle; `id` outlives the call; valid out-parameter.
+            unsafe {
+                (self.plugin.runtime.force_delete)(self.handle, BytesRef::new(id.as_bytes()), err)
+            }
+        })
+    }
+
     fn extension(&self, method: &str, params: &serde_json::Value) -> Result<serde_json::Value> {
         let params = to_json(params, "extension parameters")?;
         self.plugin.call_json("extension", |out, err| {
@@ -273,6 +298,7 @@ impl ProcessView {
         match raw.kind {
             abi::EXIT_CODE => Ok(ExitStatus::Exited(raw.value)),
             abi::EXIT_SIGNAL => Ok(ExitStatus::Signaled(Signal(raw.value))),
+            abi::EXIT_UNKNOWN => Ok(ExitStatus::Unknown),
             other => Err(Error::new(
                 ErrorKind::Backend,
                 format!(

@@ -30,6 +30,15 @@
 //! - `update` keeps the resources; the extension `resources` returns them.
 //! - `resize_console`: the init has no terminal: `InvalidArgument`.
 //!
+//! # Taking back and forced delete
+//! - `open_container(id)`: `InvalidId` for an invalid id, `NotFound` for an unknown one;
+//!   otherwise a second handle on the same container. The taken-back init's stdio is not
+//!   reattached: its `wait` runs no I/O, stops a running init and answers
+//!   `ExitStatus::Unknown` (whatever the first handle saw); its `relay_report` is `None`.
+//! - `force_delete(id)`: `InvalidId`, `NotFound` as above; otherwise the init dies of
+//!   `SIGKILL` if it still ran (status `stopped`), its connections are closed, and the
+//!   container is deleted (every handle then sees `exists` false and `delete` `NotFound`).
+//!
 //! # Exec'd processes (`args` of the OCI process spec)
 //! - `echo A B`: writes `A B\n` to stdout, exits 0. `cat`: copies stdin to stdout, exits 0.
 //!   `exit N`: exits N. `fail MSG`: writes MSG to stderr, exits 1. `signal N`: killed by N.
@@ -168,12 +177,44 @@ impl Runtime for FullRuntime {
         Ok(Box::new(FullContainer {
             shared,
             registry: self.containers.clone(),
+            taken_back: false,
         }))
     }
 
     fn list_container_states(&self) -> Result<Vec<ContainerState>> {
         let containers = lock(&self.containers);
         Ok(containers.values().map(|c| c.state()).collect())
+    }
+
+    fn open_container(&self, id: &str) -> Result<Box<dyn Container>> {
+        validate_container_id(id)?;
+        let shared = lock(&self.containers)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::for_container(ErrorKind::NotFound, id, "no such container"))?;
+        tracing::info!(container.id = id, pid = shared.pid, "taken back");
+        Ok(Box::new(FullContainer {
+            shared,
+            registry: self.containers.clone(),
+            taken_back: true,
+        }))
+    }
+
+    fn force_delete(&self, id: &str) -> Result<()> {
+        validate_container_id(id)?;
+        let mut containers = lock(&self.containers);
+        let shared = containers
+            .remove(id)
+            .ok_or_else(|| Error::for_container(ErrorKind::NotFound, id, "no such container"))?;
+        let mut inner = lock(&shared.inner);
+        if inner.status != Status::Stopped {
+            inner.status = Status::Stopped;
+            inner.exit = Some(ExitStatus::Signaled(Signal::KILL));
+        }
+        inner.deleted = true;
+        inner.stdio = StdioSet::none();
+        tracing::info!(container.id = id, "force-deleted");
+        Ok(())
     }
 
     fn extension(&self, method: &str, params: &serde_json::Value) -> Result<serde_json::Value> {
@@ -248,6 +289,8 @@ impl Shared {
 pub struct FullContainer {
     shared: Arc<Shared>,
     registry: Registry,
+    /// Made by `open_container`: the init's stdio is not ours, nor its exit status.
+    taken_back: bool,
 }
 
 impl FullContainer {
@@ -314,6 +357,21 @@ impl Process for FullContainer {
 
     fn wait(&self) -> Result<ExitStatus> {
         let mut inner = self.inner();
+        if self.taken_back {
+            return match inner.status {
+                Status::Stopped => Ok(ExitStatus::Unknown),
+                Status::Running | Status::Paused => {
+                    inner.status = Status::Stopped;
+                    inner.exit = Some(ExitStatus::Unknown);
+                    inner.stdio = StdioSet::none();
+                    Ok(ExitStatus::Unknown)
+                }
+                _ => Err(self.shared.error(
+                    ErrorKind::NotRunning,
+                    "the container was never started; waiting would block forever",
+                )),
+            };
+        }
         if let Some(exit) = inner.exit {
             return Ok(exit);
         }
@@ -361,6 +419,9 @@ impl Process for FullContainer {
     }
 
     fn relay_report(&self) -> Option<RelayReport> {
+        if self.taken_back {
+            return None;
+        }
         self.inner().report
     }
 }
