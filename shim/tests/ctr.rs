@@ -234,6 +234,27 @@ fn pause_resume_ps_kill_delete_and_metrics() {
     let cmd = std::fs::read_to_string(format!("/proc/{}/cmdline", pids[0])).unwrap();
     assert!(cmd.starts_with("/bin/sleep"), "{cmd:?}");
 
+    // An exec is signalled by its exec id (through a pidfd), the others stay.
+    let out = d.ctr(&[
+        "task",
+        "exec",
+        "-d",
+        "--exec-id",
+        "s1",
+        "c1",
+        "/bin/sleep",
+        "1000",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    eventually("two processes", LONG, || {
+        (pids_of(&d, "c1").len() == 2).then_some(())
+    });
+    let out = d.ctr(&["task", "kill", "-s", "KILL", "--exec-id", "s1", "c1"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    eventually("the exec gone", LONG, || {
+        (pids_of(&d, "c1") == pids).then_some(())
+    });
+
     let metrics = d.ctr(&["task", "metrics", "c1"]);
     let (m_out, m_err, _) = text(&metrics);
     assert!(metrics.status.success(), "metrics: {m_err}");
@@ -532,4 +553,82 @@ fn rule_1_through_containerd_host_pid_namespace_and_shared_cgroup() {
     for id in ["a1", "b1"] {
         let _ = d.ctr(&["task", "rm", "-f", id]);
     }
+}
+
+#[test]
+fn ctr_run_with_a_tty_follows_a_resize() {
+    if !require_containerd_or_skip("tty_resize") {
+        return;
+    }
+    use std::os::fd::AsRawFd;
+    let d = Daemon::start("tty");
+    let rootfs = d.rootfs.display().to_string();
+    let size = |rows, cols| nix::pty::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(Some(&size(24, 80)), None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = d
+        .ctr_cmd()
+        .args([
+            "run",
+            "--rm",
+            "-t",
+            "--runtime",
+            RUNTIME,
+            "--rootfs",
+            &rootfs,
+            "t1",
+            "/bin/sh",
+            "-c",
+            "while :; do stty size; sleep 0.1; done",
+        ])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let master = std::fs::File::from(pty.master);
+    let master_fd = master.as_raw_fd();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let mut reader = master.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let mut wait_for = |needle: &str| {
+        let deadline = std::time::Instant::now() + LONG;
+        while !seen.contains(needle) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let chunk = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {needle:?} on the terminal; got {seen:?}"));
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    wait_for("24 80");
+    // The user resizes the terminal: ctr gets SIGWINCH and sends ResizePty.
+    nix::ioctl_write_ptr_bad!(set_winsize, libc::TIOCSWINSZ, nix::pty::Winsize);
+    // SAFETY: TIOCSWINSZ on our own pty master with a valid winsize.
+    unsafe { set_winsize(master_fd, &size(30, 100)) }.unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGWINCH,
+    )
+    .unwrap();
+    wait_for("30 100");
+    assert!(d
+        .ctr(&["task", "kill", "-s", "KILL", "t1"])
+        .status
+        .success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(137));
 }

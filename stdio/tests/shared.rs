@@ -404,3 +404,29 @@ fn the_peers_shutdown_ends_the_close_wait() {
         .expect("the relay still waits for a peer that has shut down");
     assert_eq!(report.end, RelayEnd::Complete);
 }
+
+/// A pipe connection whose reader is already gone (it cannot even be reopened for writing):
+/// the process is still drained, and its bytes are counted as dropped.
+#[test]
+fn a_pipe_connection_without_reader_counts_the_bytes_as_dropped() {
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(write),
+            stderr: None,
+        },
+        config(200),
+    )
+    .unwrap();
+    let data = pattern(6, 1000);
+    std::fs::File::from(child.stdout).write_all(&data).unwrap();
+    drop(child.stdin);
+    drop(child.stderr);
+    relay.process_exited();
+    let report = relay.wait();
+    assert_eq!(report.stdout.relayed, 0);
+    assert_eq!(report.stdout.dropped, data.len() as u64);
+    assert_eq!(report.end, RelayEnd::Complete);
+}
