@@ -43,6 +43,7 @@ pub mod command;
 mod config;
 mod container;
 mod errors;
+pub mod flavour;
 pub mod invocation;
 mod io_setup;
 mod process;
@@ -56,6 +57,7 @@ mod statedir;
 
 pub use config::Config;
 pub use container::RuncContainer;
+pub use flavour::Flavour;
 pub use runtime::{open, open_from_json, RuncRuntime};
 
 plugin::export_backend!(name = "runc", open = crate::open_from_json);

@@ -1,5 +1,5 @@
 //! Differential: the same generated timing-independent scenarios on the simulator and on real
-//! runc (both through the plugin loader, both with a 500 ms drain grace): same exit codes, same
+//! runc, and on youki (all through the plugin loader, all with a 500 ms drain grace): same exit codes, same
 //! bytes on each stream, same relay ends, same refused execs, same surviving processes.
 //!
 //! Needs root and runc (skips otherwise, unless `RTL_REQUIRE_RUNC=1`, where it must run).
@@ -23,11 +23,26 @@ fn differential_sim_vs_runc() {
     if !testkit::require_runc_or_skip("differential_sim_vs_runc") {
         return;
     }
+    differential("runc", "runc".into(), "differential.txt");
+}
+
+/// The same scenarios, sim vs the runc backend driving youki; mandatory under
+/// `RTL_REQUIRE_RUNC=1`.
+#[test]
+fn differential_sim_vs_youki() {
+    let Some(youki) = testkit::require_youki_or_skip("differential_sim_vs_youki") else {
+        return;
+    };
+    differential("youki", youki, "differential-youki.txt");
+}
+
+fn differential(name: &str, runc_path: std::path::PathBuf, regressions: &'static str) {
     let runc_plugin =
         plugin::load(&plugin::testing::plugin_path("backend-runc")).expect("loading runc");
     let dir = tempfile::tempdir().expect("a temp dir");
     let runc = runc_plugin
         .open(&json!({
+            "runc_path": runc_path,
             "root": dir.path().join("runc-root"),
             "state_dir": dir.path().join("state"),
             "drain_grace_ms": 500,
@@ -36,17 +51,21 @@ fn differential_sim_vs_runc() {
     let cases = case_count(50, 10);
     let config = Config {
         cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/proptest-regressions/differential.txt"
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(Box::leak(
+            format!(
+                "{}/proptest-regressions/{regressions}",
+                env!("CARGO_MANIFEST_DIR")
+            )
+            .into_boxed_str(),
         )))),
         max_shrink_iters: 256,
         ..Config::default()
     };
     let ran = AtomicUsize::new(0);
+    let agreed = AtomicUsize::new(0);
     let opts = RunOptions {
-        id_prefix: "diff".into(),
-        cgroup_prefix: "/rtl-suites-diff".into(),
+        id_prefix: format!("diff{name}"),
+        cgroup_prefix: format!("/rtl-suites-diff-{name}"),
         wait_bound: Duration::from_secs(30),
         settle: true,
         ..RunOptions::default()
@@ -62,22 +81,24 @@ fn differential_sim_vs_runc() {
         let bundles = tempfile::tempdir().expect("a temp dir");
         let on_sim = run_plan(sim.as_ref(), Some(&inspector), &plan, &opts, bundles.path());
         let on_runc = run_plan(runc.as_ref(), None, &plan, &opts, bundles.path());
-        let diffs = compare("sim", &on_sim, "runc", &on_runc);
+        let diffs = compare("sim", &on_sim, name, &on_runc);
         if diffs.is_empty() {
+            agreed.fetch_add(1, Ordering::Relaxed);
             Ok(())
         } else {
             Err(TestCaseError::fail(format!(
-                "simulator and runc differ (simulator seed {}):\n  - {}\n{plan:?}",
+                "simulator and {name} differ (simulator seed {}):\n  - {}\n{plan:?}",
                 plan.seed,
                 diffs.join("\n  - ")
             )))
         }
     });
     log_line(&format!(
-        "differential sim vs runc: {} scenarios run ({cases} asked; shrinking included)",
-        ran.load(Ordering::Relaxed)
+        "differential sim vs {name}: {} scenarios run, {} agreed ({cases} asked; shrinking included)",
+        ran.load(Ordering::Relaxed),
+        agreed.load(Ordering::Relaxed)
     ));
     if let Err(e) = result {
-        panic!("differential: {e}");
+        panic!("differential sim vs {name}: {e}");
     }
 }
