@@ -3,7 +3,7 @@
 
 use crate::kernel::{ProcState, Program, RUNTIME_PID};
 use crate::process::{relay_report, resize, wait_process, SimProcess};
-use crate::shell::{Redirect, Script, Shell, Utility};
+use crate::shell::{Script, Shell, Utility};
 use crate::sim::Shared;
 use crate::world::{RtProc, World};
 use runtime_api::{
@@ -79,7 +79,7 @@ impl World {
             return;
         }
         let argv: Vec<String> = HOLDER_ARGV.iter().map(|s| s.to_string()).collect();
-        if let Some(child) = self.fork(pid, argv, Program::Gone, Redirect::None) {
+        if let Some(child) = self.fork(pid, argv, Program::Gone) {
             self.trace.record(
                 self.clock.now(),
                 child,
