@@ -360,7 +360,7 @@ impl ShellEnv for ShellCtx<'_> {
         Ok((self.world.kernel.procs[&child].local_pid, child))
     }
 
-    fn fork_pipeline(&mut self, shells: Vec<Shell>) -> Result<Vec<i32>, ForkFailed> {
+    fn fork_pipeline(&mut self, shells: Vec<Shell>) -> Result<Vec<(i32, i32)>, ForkFailed> {
         self.check_fork()?;
         let argv = self.world.kernel.procs[&self.pid].argv.clone();
         let base = self.world.kernel.procs[&self.pid].slots.clone();
@@ -390,7 +390,7 @@ impl ShellEnv for ShellCtx<'_> {
                     slots,
                 )
                 .ok_or(ForkFailed)?;
-            children.push(child);
+            children.push((self.world.kernel.procs[&child].local_pid, child));
         }
         Ok(children)
     }

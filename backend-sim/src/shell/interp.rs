@@ -136,8 +136,8 @@ pub trait ShellEnv {
     /// pid in the shell's namespace and its global pid.
     fn fork_shell(&mut self, shell: Shell) -> Result<(i32, i32), ForkFailed>;
     /// Forks one child shell per element of a pipeline, connected by pipes. Returns their
-    /// global pids, in order.
-    fn fork_pipeline(&mut self, shells: Vec<Shell>) -> Result<Vec<i32>, ForkFailed>;
+    /// pids in the shell's namespace and global pids, in order.
+    fn fork_pipeline(&mut self, shells: Vec<Shell>) -> Result<Vec<(i32, i32)>, ForkFailed>;
     /// Forks a child running `utility` (a foreground program). Returns its global pid.
     fn fork_utility(&mut self, utility: Utility, argv: Vec<String>) -> Result<i32, ForkFailed>;
     /// Sends `signal` to the process with pid `pid` in the shell's namespace.
@@ -491,6 +491,23 @@ impl Shell {
                     exit,
                 });
                 if item.background {
+                    let p = &item.and_or.first;
+                    if item.and_or.rest.is_empty() && p.cmds.len() > 1 && !p.bang {
+                        // `a | b &`: ash forks the pipeline's commands itself, no subshell.
+                        return match env.fork_pipeline(self.pipeline_shells(p)) {
+                            Ok(children) => {
+                                let (local, gpid) = children.last().copied().unwrap_or((0, 0));
+                                self.last_background = Some(local);
+                                self.jobs.push((local, gpid));
+                                self.status = 0;
+                                Outcome::Ran
+                            }
+                            Err(ForkFailed) => {
+                                env.write(Stream::Err, FORK_FAILED_MSG);
+                                Outcome::Exit(2)
+                            }
+                        };
+                    }
                     let child = self.child(one_item_list(item));
                     return match env.fork_shell(child) {
                         Ok((local, gpid)) => {
@@ -719,19 +736,9 @@ impl Shell {
         if p.cmds.len() == 1 {
             return self.run_command(&p.cmds[0], exit, env);
         }
-        let shells: Vec<Shell> = p
-            .cmds
-            .iter()
-            .map(|c| {
-                self.child(pipeline_list(&Pipeline {
-                    bang: false,
-                    cmds: vec![c.clone()],
-                }))
-            })
-            .collect();
-        match env.fork_pipeline(shells) {
+        match env.fork_pipeline(self.pipeline_shells(p)) {
             Ok(children) => {
-                self.waiting = Waiting::Foreground(children);
+                self.waiting = Waiting::Foreground(children.into_iter().map(|(_, g)| g).collect());
                 Outcome::Ran
             }
             Err(ForkFailed) => {
@@ -739,6 +746,19 @@ impl Shell {
                 Outcome::Exit(2)
             }
         }
+    }
+
+    /// The child shells of a pipeline's commands.
+    fn pipeline_shells(&self, p: &Pipeline) -> Vec<Shell> {
+        p.cmds
+            .iter()
+            .map(|c| {
+                self.child(pipeline_list(&Pipeline {
+                    bang: false,
+                    cmds: vec![c.clone()],
+                }))
+            })
+            .collect()
     }
 
     fn ignored(&self) -> BTreeSet<i32> {
@@ -1655,10 +1675,10 @@ mod tests {
             self.forked.push("sh".into());
             Ok((self.next + 1, self.next + 100))
         }
-        fn fork_pipeline(&mut self, shells: Vec<Shell>) -> Result<Vec<i32>, ForkFailed> {
+        fn fork_pipeline(&mut self, shells: Vec<Shell>) -> Result<Vec<(i32, i32)>, ForkFailed> {
             Ok(shells
                 .into_iter()
-                .map(|sh| self.fork_shell(sh).unwrap().1)
+                .map(|sh| self.fork_shell(sh).unwrap())
                 .collect())
         }
         fn fork_utility(&mut self, _: Utility, argv: Vec<String>) -> Result<i32, ForkFailed> {

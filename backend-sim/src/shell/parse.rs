@@ -799,10 +799,8 @@ impl Parser {
                 let mut words = Vec::new();
                 if self.peek_reserved() == Some("in") {
                     self.pos += 1;
-                    while let Some(Tok::Word(w, raw)) = self.peek().cloned() {
-                        if raw.as_deref() == Some("do") {
-                            break;
-                        }
+                    // The words are not in command position: `do` is a word here, as in sh.
+                    while let Some(Tok::Word(w, _)) = self.peek().cloned() {
                         if w.has_glob() {
                             return refuse(glob_refusal(&w));
                         }
