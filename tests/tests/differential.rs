@@ -1,10 +1,12 @@
 //! Differential: the same generated timing-independent scenarios on the simulator and on real
 //! runc (both through the plugin loader, both with a 500 ms drain grace): same exit codes, same
-//! bytes on each stream, same relay ends, same refused execs, same surviving processes.
+//! bytes on each stream, same relay ends, same refused execs and kill results (error kinds),
+//! and, once every exec ended and the processes settled, the same state and process listing
+//! (command lines, created by the runtime, zombie) for every container.
 //!
 //! Needs root and runc (skips otherwise, unless `RTL_REQUIRE_RUNC=1`, where it must run).
-//! 50 scenarios under CI (`CI=true` or `RTL_REQUIRE_RUNC=1`), 10 locally, or
-//! `RTL_PROPTEST_CASES`. Failures shrink and persist in
+//! 200 scenarios under CI (`CI=true` or `RTL_REQUIRE_RUNC=1`), 10 locally, or
+//! `RTL_PROPTEST_CASES`; `scripts/differential-long.sh` runs 2,000. Failures shrink and persist in
 //! `tests/proptest-regressions/differential.txt`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,7 +35,7 @@ fn differential_sim_vs_runc() {
             "drain_grace_ms": 500,
         }))
         .expect("opening the runc backend");
-    let cases = case_count(50, 10);
+    let cases = case_count(200, 10);
     let config = Config {
         cases,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
