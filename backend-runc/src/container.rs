@@ -17,7 +17,8 @@ use crate::command::{Command, DeleteOpts, ExecOpts, KillOpts};
 use crate::invocation::{ChildIo, Runc};
 use crate::io_setup::Prepared;
 use crate::process::{lock, ExecProcess, ProcCore};
-use crate::reaper::{self, Claim};
+use crate::reaper::Claim;
+use crate::reserve::FdReserve;
 use crate::statedir::{read_pid, StateDir};
 use crate::{procfs, state};
 
@@ -58,6 +59,7 @@ pub(crate) struct Setup {
 impl Shared {
     pub fn new(s: Setup) -> Shared {
         s.claim.add_session(s.init.pid);
+        s.claim.add_cgroup_of(s.init.pid);
         Shared {
             id: s.id,
             runc: s.runc,
@@ -73,8 +75,39 @@ impl Shared {
         }
     }
 
+    /// Makes exec numbers start after `n`: the state directory of a taken-back container holds
+    /// the files of the execs of the host that created it.
+    pub fn skip_exec_numbers(&self, n: u64) {
+        self.next_exec.store(n + 1, Ordering::Relaxed);
+    }
+
     pub fn forget_exec(&self, core: &Arc<ProcCore>) {
         lock(&self.execs).retain(|e| !Arc::ptr_eq(e, core));
+    }
+
+    /// After a timed-out `runc exec`: kills and reaps the process it may have started (found
+    /// through the pid file), and claims its session for orphans.
+    fn kill_started(&self, pid_file: &std::path::Path) {
+        let Ok(pid) = read_pid(pid_file) else {
+            return;
+        };
+        self.claim.add_session(pid);
+        let reaper = self.claim.reaper();
+        if reaper.kill_and_reap(pid, SIBLINGS_GONE_TIMEOUT) {
+            tracing::info!(exec.pid = pid, "killed the process of a timed-out exec");
+        }
+        // Its children, killed with it, are orphans of its (claimed) session.
+        let deadline = Instant::now() + SIBLINGS_GONE_TIMEOUT;
+        loop {
+            reaper.reap_orphans();
+            let left = procfs::all_processes()
+                .iter()
+                .any(|s| s.session == pid && self.claim.covers(s));
+            if !left || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     fn exec_pids(&self) -> BTreeSet<i32> {
@@ -104,71 +137,109 @@ impl Shared {
         state::parse_ps(&self.id, &out.stdout)
     }
 
-    /// Rule 1 for a container that does not own its pid namespace: kill every process of its
-    /// cgroup (`runc kill --all`), then wait until none of them is alive or a zombie.
-    fn kill_siblings(&self) {
-        let listed = self.ps().unwrap_or_default();
-        self.claim.add_pids(&listed);
+    fn kill_all(&self, signal: Signal) {
         let kill = Command::Kill(KillOpts {
             id: self.id.clone(),
-            signal: Signal::KILL,
+            signal,
             all: true,
         });
         match self.runc.run(&kill) {
             Ok(_) => {}
             Err(e) if matches!(e.kind(), ErrorKind::NotRunning | ErrorKind::NotFound) => {}
-            Err(e) => tracing::error!(error = %e, "kill --all after init exit failed"),
+            Err(e) => {
+                tracing::error!(error = %e, signal = signal.0, "kill --all after init exit failed")
+            }
         }
-        self.reap_until_gone(&listed);
-        self.claim.remove_pids(&listed);
     }
 
-    /// Waits until every pid of `listed` is gone, reaping orphans (zombie children of ours
-    /// that this container's claim covers) meanwhile; bounded by [`SIBLINGS_GONE_TIMEOUT`].
-    fn reap_until_gone(&self, listed: &[i32]) {
-        let reaper = self.claim.reaper();
-        let me = std::process::id() as i32;
-        let deadline = Instant::now() + SIBLINGS_GONE_TIMEOUT;
-        let sessions: BTreeSet<i32> = std::iter::once(self.init.pid)
-            .chain(self.exec_pids())
-            .collect();
+    /// Rule 1 for a container that does not own its pid namespace: kill every process of its
+    /// cgroup and reap what is ours, until the cgroup is empty and nothing of it is a zombie;
+    /// bounded by `deadline`.
+    ///
+    /// Each round first stops every process of the cgroup (`kill --all STOP`: runc freezes
+    /// the cgroup, signals each task, thaws), so that none can fork between the listing and
+    /// the kill; then lists them (`ps`), claims each listed process (by pid and start time),
+    /// kills them all (`kill --all KILL`) and reaps the claimed zombies. Processes that a
+    /// round missed (a `ps` that failed, a fork racing the stop) are found by the next one.
+    /// Only an empty listing from a `ps` that succeeded ends the rounds.
+    fn kill_siblings(&self, deadline: Instant) {
+        let mut rounds = 0u32;
         loop {
-            reaper.reap_orphans();
-            let alive: Vec<i32> = listed
-                .iter()
-                .copied()
-                .filter(|p| *p != self.init.pid && reaper::exists(*p))
-                .collect();
-            let zombies = procfs::children_of(me)
-                .into_iter()
-                .any(|c| c.is_zombie() && sessions.contains(&c.session));
-            if alive.is_empty() && !zombies {
+            rounds += 1;
+            self.kill_all(Signal::STOP);
+            let listed = match self.ps() {
+                Ok(l) => l,
+                Err(e) => {
+                    if Instant::now() >= deadline {
+                        tracing::error!(error = %e, rounds, "runc ps keeps failing after init exit; giving up");
+                        self.kill_all(Signal::KILL);
+                        return;
+                    }
+                    // The processes stay stopped (and unkilled, so none becomes a zombie
+                    // nobody claimed) until a listing succeeds.
+                    tracing::warn!(error = %e, "runc ps after init exit failed; retrying");
+                    self.claim.reaper().reap_orphans();
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+            };
+            let listed: Vec<i32> = listed.into_iter().filter(|p| *p != self.init.pid).collect();
+            let claimed = self.claim.add_pids(&listed);
+            if listed.is_empty() {
+                break;
+            }
+            self.kill_all(Signal::KILL);
+            if !self.reap_until_gone(&claimed, deadline) {
                 return;
             }
+        }
+        // Orphans of the container's sessions that exited earlier.
+        self.claim.reaper().reap_orphans();
+        tracing::debug!(rounds, "container's cgroup is empty");
+    }
+
+    /// Waits until every process of `claimed` is gone, reaping orphans (zombie children of
+    /// ours that this container's claim covers) meanwhile; bounded by `deadline`. Returns
+    /// whether they all went.
+    fn reap_until_gone(&self, claimed: &[procfs::Stat], deadline: Instant) -> bool {
+        let reaper = self.claim.reaper();
+        loop {
+            reaper.reap_orphans();
+            let left: Vec<i32> = claimed
+                .iter()
+                .filter(|c| procfs::stat(c.pid).is_some_and(|now| now.start == c.start))
+                .map(|c| c.pid)
+                .collect();
+            if left.is_empty() {
+                return true;
+            }
             if Instant::now() >= deadline {
-                tracing::error!(?alive, "container processes still present after kill --all");
-                return;
+                tracing::error!(?left, "container processes still present after kill --all");
+                return false;
             }
             std::thread::sleep(Duration::from_millis(2));
         }
     }
 
-    /// `wait` for init: the exit, then rule 1, then the execs' exits, then the relay.
+    /// `wait` for init: the exit, then rule 1, then the execs' exits, then the relay. All of
+    /// it after the exit is bounded by one [`SIBLINGS_GONE_TIMEOUT`].
     pub fn wait_init(&self) -> ExitStatus {
         self.init.wait_with(|status| {
             let span = tracing::info_span!("init.exit", container.id = %self.id, pid = self.init.pid, %status);
             let _e = span.enter();
+            let deadline = Instant::now() + SIBLINGS_GONE_TIMEOUT;
             // No exec may start from now on; in-flight ones finish first.
             *self.init_exited.write().unwrap_or_else(|e| e.into_inner()) = true;
             if self.owns_pid_namespace {
                 tracing::debug!("container owns its pid namespace: the kernel kills it; no kill --all");
             } else {
-                self.kill_siblings();
+                self.kill_siblings(deadline);
             }
             // The exits of execs are reported before init's.
             let execs: Vec<Arc<ProcCore>> = lock(&self.execs).clone();
             for e in execs {
-                if e.exit.wait_timeout(SIBLINGS_GONE_TIMEOUT).is_none() {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if e.exit.wait_timeout(left).is_none() {
                     tracing::error!(pid = e.pid, "exec still running after init exit");
                 }
             }
@@ -207,8 +278,7 @@ impl Shared {
                 if !st.is_zombie() || seen.contains(&st.pid) {
                     continue;
                 }
-                let ours =
-                    parents.contains(&st.ppid) || (st.ppid == me && created.contains(&st.session));
+                let ours = parents.contains(&st.ppid) || (st.ppid == me && self.claim.covers(&st));
                 if ours {
                     out.push(ProcessInfo {
                         pid: st.pid,
@@ -363,34 +433,48 @@ impl Container for RuncContainer {
             detach: true,
         });
         let (io, pending) = prepared.split();
+        let reserve = FdReserve::new(2);
         if let Err(e) = sh.runc.run_with(&cmd, io) {
             pending.abandon();
+            if e.kind() == ErrorKind::Timeout {
+                // runc may have started the process before it was killed: it is in its own
+                // session, out of reach of the invocation's process group.
+                reserve.release();
+                sh.kill_started(&pid_file);
+            }
             cleanup();
             return Err(e);
         }
-        let started = read_pid(&pid_file)
-            .map_err(|e| sh.err(ErrorKind::Backend, format!("exec pid file: {e}")))
-            .and_then(|pid| {
-                let reaper = sh.claim.reaper();
-                reaper
-                    .watch(pid)
-                    .map(|cell| (pid, cell))
-                    .map_err(|e| sh.err(ErrorKind::Backend, format!("watching pid {pid}: {e}")))
-            });
-        let (pid, cell) = match started {
-            Ok(x) => x,
+        // The process runs: give back the reserve so that the pid file and the pidfd can be
+        // opened even if the host is at its descriptor limit.
+        reserve.release();
+        let pid = match read_pid(&pid_file) {
+            Ok(pid) => pid,
             Err(e) => {
+                tracing::error!(error = %e, "exec started but its pid file is unreadable; the process cannot be tracked");
                 pending.abandon();
                 cleanup();
-                return Err(e);
+                return Err(sh.err(ErrorKind::Backend, format!("exec pid file: {e}")));
+            }
+        };
+        let reaper = sh.claim.reaper();
+        let cell = match reaper.watch(pid) {
+            Ok(cell) => cell,
+            Err(e) => {
+                pending.abandon();
+                reaper.kill_and_reap(pid, SIBLINGS_GONE_TIMEOUT);
+                cleanup();
+                return Err(sh.err(
+                    ErrorKind::Backend,
+                    format!("watching exec pid {pid}: {e}; the process was killed"),
+                ));
             }
         };
         sh.claim.add_session(pid);
         let relay = match pending.complete(&sh.relay_config) {
             Ok(r) => r,
             Err(e) => {
-                // SAFETY: kill takes integers; `pid` is our unreaped child.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+                let _ = reaper.signal(pid, Signal::KILL);
                 let _ = cell.wait_timeout(SIBLINGS_GONE_TIMEOUT);
                 cleanup();
                 return Err(e.with_container(&sh.id));
@@ -425,12 +509,17 @@ impl Container for RuncContainer {
         if sh.init_has_exited() {
             return Err(sh.err(ErrorKind::NotRunning, "the container's init has exited"));
         }
-        sh.runc.run(&Command::Kill(KillOpts {
-            id: sh.id.clone(),
-            signal,
-            all: false,
-        }))?;
-        Ok(())
+        // Through init's pidfd: init and nothing else, on every runc version (runc 1.2+ sends
+        // `runc kill <id> KILL` to the whole cgroup when the container has no pid namespace of
+        // its own), and never a process that reused init's pid.
+        match sh.claim.reaper().signal(sh.init.pid, signal) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(sh.err(ErrorKind::NotRunning, "the container's init has exited")),
+            Err(e) => Err(sh.err(
+                ErrorKind::Backend,
+                format!("signalling init (pid {}): {e}", sh.init.pid),
+            )),
+        }
     }
 
     fn pause(&self) -> Result<()> {

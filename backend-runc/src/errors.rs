@@ -53,6 +53,7 @@ pub(crate) fn classify(message: &str, exit_code: Option<i32>) -> ErrorKind {
     } else if has("is not stopped") || has("that is not stopped") || has("still running") {
         ErrorKind::StillRunning
     } else if has("cannot exec in a stopped container")
+        || has("cannot exec in a paused container")
         || has("container not running")
         || has("container is not running")
         || has("not paused")
@@ -148,6 +149,10 @@ mod tests {
                 ErrorKind::NotRunning,
             ),
             ("container not paused", ErrorKind::NotRunning),
+            (
+                "exec failed: cannot exec in a paused container",
+                ErrorKind::NotRunning,
+            ),
             (
                 "cannot start an already running container",
                 ErrorKind::NotStopped,

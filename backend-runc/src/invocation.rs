@@ -23,7 +23,7 @@ use runtime_api::{Error, ErrorKind, ExitStatus, Result};
 
 use crate::command::Command;
 use crate::errors::runc_error;
-use crate::reaper::{self, Reaper};
+use crate::reaper::Reaper;
 
 /// Most bytes of stdout kept from one invocation; more is drained and dropped (a runc that
 /// prints garbage must not exhaust memory).
@@ -250,7 +250,7 @@ impl Runc {
         }
         let code = match status {
             ExitStatus::Exited(c) => Some(c),
-            ExitStatus::Signaled(_) => None,
+            ExitStatus::Signaled(_) | ExitStatus::Unknown => None,
         };
         Err(runc_error(
             cmd.name(),
@@ -264,18 +264,26 @@ impl Runc {
 
 /// Kills runc's process group, waits for runc's exit, and reaps whatever the group left behind
 /// (children reparented to us as the subreaper).
+///
+/// The group is signalled as a group only while one of its members seen at the last scan is
+/// still there: that pins the group id, so a host group that later reuses it is never hit.
 fn kill_group(reaper: &'static Reaper, pgid: i32, cell: &crate::reaper::ExitCell) {
     let claim = reaper.claim();
     claim.add_group(pgid);
-    // SAFETY: kill takes integers; the group is ours (runc is unreaped, so its pgid is stable).
+    // SAFETY: kill takes integers; runc (the group's leader) is our unreaped child, so the
+    // group id is still this group's.
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
     let deadline = Instant::now() + KILL_GRACE;
     let _ = cell.wait_timeout(KILL_GRACE);
-    while reaper::group_exists(pgid) && Instant::now() < deadline {
-        // Late forks of the group, if any, get the signal too.
+    loop {
+        reaper.reap_orphans();
+        if !claim.has_processes() || Instant::now() >= deadline {
+            break;
+        }
+        // Late forks of the group, if any, get the signal too; a member is still present, so
+        // the group id is still this group's.
         // SAFETY: as above.
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        reaper.reap_orphans();
         std::thread::sleep(Duration::from_millis(5));
     }
     drop(claim);

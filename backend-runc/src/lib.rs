@@ -48,6 +48,8 @@ mod io_setup;
 mod process;
 pub mod procfs;
 pub mod reaper;
+mod recovery;
+mod reserve;
 mod runtime;
 mod state;
 mod statedir;

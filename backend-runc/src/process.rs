@@ -117,6 +117,22 @@ pub(crate) struct ExecProcess {
     pub files: Vec<PathBuf>,
 }
 
+impl Drop for ExecProcess {
+    /// An exec dropped without `delete`: the container forgets it (rule 1 no longer waits for
+    /// it, the list does not grow), and its relay is told the process exited when it does, so
+    /// that the relay drains (bounded by the grace) and closes the host's connections.
+    fn drop(&mut self) {
+        if self.core.deleted.load(Ordering::SeqCst) {
+            return;
+        }
+        self.container.forget_exec(&self.core);
+        let core = self.core.clone();
+        // Dropping the last reference to the core drops the relay, which then ends as after
+        // an exit (drain, bounded by the grace).
+        self.core.exit.on_exit(move || drop(core));
+    }
+}
+
 impl Process for ExecProcess {
     fn pid(&self) -> i32 {
         self.core.pid

@@ -21,6 +21,9 @@ pub(crate) struct Stat {
     /// reads as `/` once the process has exited), which is how orphans are attributed to the
     /// container that made them.
     pub session: i32,
+    /// When the process started, in clock ticks after boot (field 22). With the pid it names
+    /// one process for good: a later process that reuses the pid has a later start time.
+    pub start: u64,
 }
 
 impl Stat {
@@ -41,12 +44,15 @@ pub(crate) fn parse_stat(text: &str) -> Option<Stat> {
     let ppid = rest.next()?.parse().ok()?;
     let pgrp = rest.next()?.parse().ok()?;
     let session = rest.next()?.parse().ok()?;
+    // Fields 7 to 21 (tty_nr .. itrealvalue), then starttime.
+    let start = rest.nth(15)?.parse().ok()?;
     Some(Stat {
         pid,
         state,
         ppid,
         pgrp,
         session,
+        start,
     })
 }
 
@@ -67,6 +73,12 @@ pub(crate) fn cmdline(pid: i32) -> Vec<String> {
             .collect(),
         Err(_) => Vec::new(),
     }
+}
+
+/// The text of `/proc/<pid>/cgroup` (every hierarchy's path), or `None` if it is gone. On
+/// cgroup v1 a zombie's reads `/` everywhere, so this only tells about live processes.
+pub(crate) fn cgroup(pid: i32) -> Option<String> {
+    fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()
 }
 
 /// Every process whose stat could be read, in `/proc` order.
@@ -116,7 +128,9 @@ mod tests {
 
     #[test]
     fn parses_names_with_spaces_and_parens() {
-        let s = parse_stat("123 (a b) c)) Z 1 77 88 0 -1 4194560").unwrap();
+        let s =
+            parse_stat("123 (a b) c)) Z 1 77 88 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 1 0 4242 0 0")
+                .unwrap();
         assert_eq!(
             s,
             Stat {
@@ -124,12 +138,14 @@ mod tests {
                 state: 'Z',
                 ppid: 1,
                 pgrp: 77,
-                session: 88
+                session: 88,
+                start: 4242,
             }
         );
         assert!(s.is_zombie());
         assert_eq!(parse_stat("garbage"), None);
         assert_eq!(parse_stat("1 (x) R"), None);
+        assert_eq!(parse_stat("1 (x) R 1 1 1 0 -1 0"), None);
     }
 
     #[test]

@@ -24,7 +24,7 @@
 //! * Orphans are looked for periodically (every [`ORPHAN_SCAN_INTERVAL`]) while any claim
 //!   exists, and on demand (rule 1, delete).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -37,20 +37,51 @@ use crate::procfs;
 /// How often orphans are looked for while some claim exists.
 pub const ORPHAN_SCAN_INTERVAL: Duration = Duration::from_millis(250);
 
+/// Something to run once a process has exited.
+type OnExit = Box<dyn FnOnce() + Send>;
+
 /// Where the exit status of one watched process is delivered. Set exactly once, by the reaper.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct ExitCell {
     status: Mutex<Option<ExitStatus>>,
     cond: Condvar,
+    /// Run once the status is set (taken with `status` locked first).
+    on_exit: Mutex<Vec<OnExit>>,
 }
 
 impl ExitCell {
     fn set(&self, status: ExitStatus) {
         let mut slot = lock(&self.status);
-        if slot.is_none() {
-            *slot = Some(status);
-            self.cond.notify_all();
+        if slot.is_some() {
+            return;
         }
+        *slot = Some(status);
+        self.cond.notify_all();
+        let callbacks = std::mem::take(&mut *lock(&self.on_exit));
+        drop(slot);
+        for f in callbacks {
+            f();
+        }
+    }
+
+    /// Runs `f` once the process has exited: now if it has, else on the reaper thread right
+    /// after its status is collected (so `f` must not block).
+    pub fn on_exit(&self, f: impl FnOnce() + Send + 'static) {
+        let slot = lock(&self.status);
+        if slot.is_some() {
+            drop(slot);
+            f();
+        } else {
+            lock(&self.on_exit).push(Box::new(f));
+        }
+    }
+
+    /// A cell already holding `status` (a process known to have exited before anyone
+    /// watched it, such as the dead init of a taken-back container).
+    pub fn done(status: ExitStatus) -> Arc<ExitCell> {
+        let cell = Arc::new(ExitCell::default());
+        cell.set(status);
+        cell
     }
 
     /// The status if the process has exited and been reaped.
@@ -90,20 +121,88 @@ impl ExitCell {
 struct Watch {
     pidfd: OwnedFd,
     cell: Arc<ExitCell>,
+    /// Watched without being known to be our child (the init of a taken-back container):
+    /// when `waitpid` finds no child, the exit is [`ExitStatus::Unknown`], not an error.
+    foreign: bool,
 }
+
+/// The processes one session or process group claim covers: the members seen at the last
+/// scan, by pid and start time.
+///
+/// A session (or group) id is a pid, and the kernel does not hand that pid out again while any
+/// process still has it as its session (or group). So as long as one member seen at the last
+/// scan is still there at the next (same pid, same start time), the id still names the same
+/// session and every process in it is ours. When none is left, the session may have ended and
+/// its id been reused (a host child calling `setsid()` on a recycled pid): the claim is
+/// withdrawn.
+type Members = BTreeMap<i32, u64>;
 
 #[derive(Default)]
 struct ClaimSet {
-    sessions: BTreeSet<i32>,
-    groups: BTreeSet<i32>,
-    pids: BTreeSet<i32>,
+    sessions: BTreeMap<i32, Members>,
+    groups: BTreeMap<i32, Members>,
+    /// Single processes: pid to start time.
+    pids: BTreeMap<i32, u64>,
+    /// The container's cgroup (the text of its init's `/proc/<pid>/cgroup`): a live child of
+    /// ours found in it (a daemon that double-forked and called `setsid()`, reparented to us
+    /// in a shared pid namespace) is claimed by pid at the scan that sees it.
+    cgroup: Option<String>,
 }
 
 impl ClaimSet {
+    fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+            && self.groups.is_empty()
+            && self.pids.is_empty()
+            && self.cgroup.is_none()
+    }
+
     fn covers(&self, s: &procfs::Stat) -> bool {
-        self.sessions.contains(&s.session)
-            || self.groups.contains(&s.pgrp)
-            || self.pids.contains(&s.pid)
+        let member = |m: Option<&Members>| m.is_some_and(|m| m.get(&s.pid) == Some(&s.start));
+        // A session leader is never ours by its session: ours are watched by pid.
+        (s.pid != s.session && member(self.sessions.get(&s.session)))
+            || (s.pid != s.pgrp && member(self.groups.get(&s.pgrp)))
+            || self.pids.get(&s.pid) == Some(&s.start)
+    }
+
+    /// Brings the members up to date with `snapshot` (every process, read just now) and
+    /// withdraws the session and group claims that lost their continuity (see [`Members`]).
+    fn refresh(&mut self, snapshot: &[procfs::Stat]) {
+        fn update(
+            claims: &mut BTreeMap<i32, Members>,
+            snapshot: &[procfs::Stat],
+            key: fn(&procfs::Stat) -> i32,
+            what: &str,
+        ) {
+            claims.retain(|id, members| {
+                let now: Members = snapshot
+                    .iter()
+                    .filter(|s| key(s) == *id)
+                    .map(|s| (s.pid, s.start))
+                    .collect();
+                let continued = members.iter().any(|(p, t)| now.get(p) == Some(t));
+                if continued {
+                    *members = now;
+                } else {
+                    tracing::trace!(id = *id, what, "claim withdrawn: nothing of it is left");
+                }
+                continued
+            });
+        }
+        update(&mut self.sessions, snapshot, |s| s.session, "session");
+        update(&mut self.groups, snapshot, |s| s.pgrp, "group");
+        let present: BTreeMap<i32, u64> = snapshot.iter().map(|s| (s.pid, s.start)).collect();
+        self.pids.retain(|p, t| present.get(p) == Some(t));
+    }
+
+    /// Forgets a process that was just reaped.
+    fn forget(&mut self, s: &procfs::Stat) {
+        for m in self.sessions.values_mut().chain(self.groups.values_mut()) {
+            m.remove(&s.pid);
+        }
+        if self.pids.get(&s.pid) == Some(&s.start) {
+            self.pids.remove(&s.pid);
+        }
     }
 }
 
@@ -112,11 +211,23 @@ struct Registry {
     watched: HashMap<i32, Watch>,
     claims: HashMap<u64, ClaimSet>,
     next_claim: u64,
+    /// Live children of ours in no claimed cgroup (the host's), by pid and start time, so
+    /// that each is looked at once.
+    foreign: BTreeMap<i32, u64>,
+}
+
+impl Registry {
+    fn scanning(&self) -> bool {
+        self.claims.values().any(|c| !c.is_empty())
+    }
 }
 
 /// The process-wide reaper. See the module docs.
 pub struct Reaper {
     registry: Mutex<Registry>,
+    /// Serialises orphan scans, so two scans never both act on one snapshot's zombie (the
+    /// second could reap a host process that reused the pid). Taken before `registry`.
+    scan: Mutex<()>,
     wake: OwnedFd,
     me: i32,
 }
@@ -195,6 +306,7 @@ impl Reaper {
             })?;
         Ok(Reaper {
             registry: Mutex::new(Registry::default()),
+            scan: Mutex::new(()),
             wake,
             me: std::process::id() as i32,
         })
@@ -210,6 +322,18 @@ impl Reaper {
     /// it), and returns the cell its exit status will be delivered to. Works also if the process
     /// has already exited: it stays a zombie until the reaper collects it.
     pub(crate) fn watch(&self, pid: i32) -> io::Result<Arc<ExitCell>> {
+        self.watch_as(pid, false)
+    }
+
+    /// Starts watching `pid`, a process that need not be our child (the init of a container
+    /// another host created). Its pidfd says when it exits; if it is our child after all (it
+    /// was reparented to this subreaper), the reaper reaps it and delivers the real status,
+    /// else it delivers [`ExitStatus::Unknown`]: only the parent learns how a process ended.
+    pub(crate) fn watch_foreign(&self, pid: i32) -> io::Result<Arc<ExitCell>> {
+        self.watch_as(pid, true)
+    }
+
+    fn watch_as(&self, pid: i32, foreign: bool) -> io::Result<Arc<ExitCell>> {
         let pidfd = pidfd_open(pid)?;
         let cell = Arc::new(ExitCell::default());
         lock(&self.registry).watched.insert(
@@ -217,10 +341,100 @@ impl Reaper {
             Watch {
                 pidfd,
                 cell: cell.clone(),
+                foreign,
             },
         );
         self.wake();
         Ok(cell)
+    }
+
+    /// Sends `signal` to the watched process `pid` through its pidfd, so that it reaches
+    /// that process and no other, even if it has been reaped and its pid reused. `Ok(false)`
+    /// if `pid` is not watched (its exit was already collected) or has exited.
+    pub(crate) fn signal(&self, pid: i32, signal: Signal) -> io::Result<bool> {
+        let reg = lock(&self.registry);
+        let Some(w) = reg.watched.get(&pid) else {
+            return Ok(false);
+        };
+        // SAFETY: pidfd_send_signal takes a pidfd we own (alive while the lock is held), a
+        // signal number, a null siginfo and flags.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                w.pidfd.as_raw_fd(),
+                signal.0,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        if r == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::ESRCH) {
+            return Ok(false);
+        }
+        Err(err)
+    }
+
+    /// Kills and reaps `pid`, a process runc started for a call that then failed (a time
+    /// limit, an unreadable pid file, `pidfd_open` failing), so that nothing is left behind.
+    /// Returns whether it is gone. Does nothing to a process that is not our child (a pid
+    /// file from elsewhere). Needs no free descriptor: while the process is our unreaped
+    /// child its pid is stable, so plain `kill(2)` and `waitpid` on it are safe.
+    ///
+    /// The processes of its session (children it forked already) are killed too: while it is
+    /// our unreaped child, its session id cannot name anyone else's session.
+    pub(crate) fn kill_and_reap(&self, pid: i32, timeout: Duration) -> bool {
+        if let Some(st) = procfs::stat(pid) {
+            if st.ppid != self.me {
+                tracing::warn!(pid, ppid = st.ppid, "not our child; left alone");
+                return false;
+            }
+            if st.session == pid {
+                for s in procfs::all_processes() {
+                    if s.session == pid && s.pid != pid {
+                        // SAFETY: kill takes integers; the session is pinned by `pid`.
+                        unsafe { libc::kill(s.pid, libc::SIGKILL) };
+                    }
+                }
+            }
+        }
+        if let Some(cell) = lock(&self.registry)
+            .watched
+            .get(&pid)
+            .map(|w| w.cell.clone())
+        {
+            // Already watched: the reaper thread collects it.
+            let _ = self.signal(pid, Signal::KILL);
+            return cell.wait_timeout(timeout).is_some();
+        }
+        // SAFETY: kill takes integers; `pid` is our unreaped child (or gone: ESRCH).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let deadline = Instant::now() + timeout;
+        loop {
+            let watched = lock(&self.registry)
+                .watched
+                .get(&pid)
+                .map(|w| w.cell.clone());
+            if let Some(cell) = watched {
+                let left = deadline.saturating_duration_since(Instant::now());
+                return cell.wait_timeout(left).is_some();
+            }
+            match self.reap_pid(pid).0 {
+                Ok(Some(status)) => {
+                    tracing::debug!(pid, %status, "killed and reaped after a failed call");
+                    return true;
+                }
+                Ok(None) => {}
+                Err(_) => return true, // not (or no longer) our child
+            }
+            if Instant::now() >= deadline {
+                tracing::error!(pid, "a process of a failed call does not go away");
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// A new, empty claim on orphans; dropping it withdraws it.
@@ -235,24 +449,112 @@ impl Reaper {
     }
 
     /// Reaps every zombie child that a claim covers and nobody watches. Returns how many.
+    ///
+    /// `/proc` is read without the registry lock (it takes milliseconds on a busy machine and
+    /// every exit dispatch needs that lock); each candidate is read again under the lock
+    /// before it is reaped, so a pid reused meanwhile is left alone.
     pub(crate) fn reap_orphans(&self) -> usize {
-        let reg = lock(&self.registry);
-        if reg.claims.is_empty() {
+        let _scan = lock(&self.scan);
+        if !lock(&self.registry).scanning() {
             return 0;
         }
+        let snapshot = procfs::all_processes();
+        self.claim_daemons(&snapshot);
+        let mut reg = lock(&self.registry);
+        for c in reg.claims.values_mut() {
+            c.refresh(&snapshot);
+        }
         let mut reaped = 0;
-        for child in procfs::children_of(self.me) {
-            if !child.is_zombie() || reg.watched.contains_key(&child.pid) {
+        for child in &snapshot {
+            if child.ppid != self.me || !child.is_zombie() || reg.watched.contains_key(&child.pid) {
                 continue;
             }
-            if reg.claims.values().any(|c| c.covers(&child)) {
-                if let Ok(Some(status)) = try_reap(child.pid) {
-                    tracing::debug!(pid = child.pid, %status, "reaped orphan");
-                    reaped += 1;
+            if !reg.claims.values().any(|c| c.covers(child)) {
+                continue;
+            }
+            // Still the same zombie child of ours? (Nobody else reaps our claimed children,
+            // but check rather than trust: a wrong waitpid takes a host's status.)
+            match procfs::stat(child.pid) {
+                Some(now) if now == *child => {}
+                _ => continue,
+            }
+            if let Ok(Some(status)) = try_reap(child.pid) {
+                tracing::debug!(pid = child.pid, %status, "reaped orphan");
+                reaped += 1;
+                for c in reg.claims.values_mut() {
+                    c.forget(child);
                 }
             }
         }
         reaped
+    }
+
+    /// Claims, by pid, the live children of ours that no claim covers and that are in the
+    /// cgroup of a claim's container (daemons reparented to us). Cgroup files are read
+    /// without the registry lock.
+    fn claim_daemons(&self, snapshot: &[procfs::Stat]) {
+        let (candidates, cgroups) = {
+            let mut reg = lock(&self.registry);
+            let present: BTreeMap<i32, u64> = snapshot.iter().map(|s| (s.pid, s.start)).collect();
+            reg.foreign.retain(|p, t| present.get(p) == Some(t));
+            let cgroups: Vec<(u64, String)> = reg
+                .claims
+                .iter()
+                .filter_map(|(id, c)| Some((*id, c.cgroup.clone()?)))
+                .collect();
+            if cgroups.is_empty() {
+                return;
+            }
+            let candidates: Vec<procfs::Stat> = snapshot
+                .iter()
+                .filter(|s| s.ppid == self.me && !s.is_zombie())
+                .filter(|s| !reg.watched.contains_key(&s.pid))
+                .filter(|s| reg.foreign.get(&s.pid) != Some(&s.start))
+                .filter(|s| !reg.claims.values().any(|c| c.covers(s)))
+                .copied()
+                .collect();
+            (candidates, cgroups)
+        };
+        if candidates.is_empty() {
+            return;
+        }
+        let found: Vec<(procfs::Stat, Option<u64>)> = candidates
+            .into_iter()
+            .map(|s| {
+                let cg = procfs::cgroup(s.pid);
+                let owner = cgroups
+                    .iter()
+                    .find(|(_, c)| cg.as_deref() == Some(c.as_str()))
+                    .map(|(id, _)| *id);
+                (s, owner)
+            })
+            .collect();
+        let mut reg = lock(&self.registry);
+        for (s, owner) in found {
+            // Same process still? (Its start time was read with the cgroup's pid.)
+            if procfs::stat(s.pid).map(|n| n.start) != Some(s.start) {
+                continue;
+            }
+            match owner.and_then(|id| reg.claims.get_mut(&id)) {
+                Some(c) => {
+                    tracing::debug!(pid = s.pid, "claimed a daemon of a container");
+                    c.pids.insert(s.pid, s.start);
+                }
+                None => {
+                    reg.foreign.insert(s.pid, s.start);
+                }
+            }
+        }
+    }
+
+    /// Whether any process that `claim` covers is still present (alive or a zombie), as of a
+    /// fresh read of `/proc`.
+    fn claim_has_processes(&self, id: u64) -> bool {
+        let snapshot = procfs::all_processes();
+        let reg = lock(&self.registry);
+        reg.claims
+            .get(&id)
+            .is_some_and(|c| snapshot.iter().any(|s| c.covers(s)))
     }
 
     fn run(&self) {
@@ -274,7 +576,7 @@ impl Reaper {
                     });
                     pids.push(*pid);
                 }
-                (fds, pids, !reg.claims.is_empty())
+                (fds, pids, reg.scanning())
             };
             let timeout = if scanning {
                 ORPHAN_SCAN_INTERVAL.as_millis() as i32
@@ -310,25 +612,67 @@ impl Reaper {
         }
     }
 
-    fn collect(&self, pid: i32) {
+    /// `waitpid(pid, WNOHANG)` for a process we reap by pid (watched, or killed after a
+    /// failed call), with the watch removed if it was reaped. If `pid` leads a claimed
+    /// session or group, the claims are first brought up to date from a fresh read of `/proc`
+    /// while it is still unreaped (its id pinned), so that the members it leaves behind stay
+    /// covered once it is gone (see [`Members`]).
+    fn reap_pid(&self, pid: i32) -> (io::Result<Option<ExitStatus>>, Option<Watch>) {
+        let leads = lock(&self.registry)
+            .claims
+            .values()
+            .any(|c| c.sessions.contains_key(&pid) || c.groups.contains_key(&pid));
+        let _scan = leads.then(|| lock(&self.scan));
+        let snapshot = if leads {
+            procfs::all_processes()
+        } else {
+            Vec::new()
+        };
         let mut reg = lock(&self.registry);
-        match try_reap(pid) {
-            Ok(None) => {}
-            Ok(Some(status)) => {
-                if let Some(w) = reg.watched.remove(&pid) {
-                    tracing::trace!(pid, %status, "reaped");
-                    w.cell.set(status);
+        if leads {
+            for c in reg.claims.values_mut() {
+                c.refresh(&snapshot);
+            }
+        }
+        let r = try_reap(pid);
+        if !matches!(r, Ok(None)) {
+            if let Some(leader) = snapshot.iter().find(|s| s.pid == pid) {
+                for c in reg.claims.values_mut() {
+                    c.forget(leader);
                 }
             }
-            Err(err) => {
+            return (r, reg.watched.remove(&pid));
+        }
+        (r, None)
+    }
+
+    fn collect(&self, pid: i32) {
+        let (status, watch) = match self.reap_pid(pid) {
+            (Ok(None), _) => return,
+            (Ok(Some(status)), w) => {
+                tracing::trace!(pid, %status, "reaped");
+                (status, w)
+            }
+            (Err(err), w) => {
                 // Not our child (or already reaped by someone doing a blind waitpid(-1), which
                 // the crate docs forbid). The status is lost; report the process as killed so
                 // that waiters do not hang.
-                if let Some(w) = reg.watched.remove(&pid) {
+                if w.as_ref().is_some_and(|w| w.foreign) && err.raw_os_error() == Some(libc::ECHILD)
+                {
+                    tracing::debug!(
+                        pid,
+                        "a process that is not our child exited; its status is unknown"
+                    );
+                    (ExitStatus::Unknown, w)
+                } else {
                     tracing::error!(pid, error = %err, "cannot reap a watched process; its exit status is lost");
-                    w.cell.set(ExitStatus::Signaled(Signal::KILL));
+                    (ExitStatus::Signaled(Signal::KILL), w)
                 }
             }
+        };
+        // Outside the lock: exit callbacks may end relays.
+        if let Some(w) = watch {
+            w.cell.set(status);
         }
     }
 }
@@ -347,32 +691,57 @@ impl Claim {
         }
     }
 
-    /// Covers every process of session `sid` (the session of a container process we created).
+    /// Covers every process of session `sid`, whose leader (a container process we created)
+    /// exists now, for as long as the session goes on (see [`Members`]).
     pub fn add_session(&self, sid: i32) {
-        self.edit(|c| {
-            c.sessions.insert(sid);
-        });
+        if let Some(st) = procfs::stat(sid) {
+            self.edit(|c| {
+                c.sessions.insert(sid, BTreeMap::from([(sid, st.start)]));
+            });
+        }
     }
 
-    /// Covers every process of process group `pgid` (a runc invocation we killed).
+    /// Covers every process of process group `pgid`, whose leader (a runc invocation we are
+    /// killing) exists now, for as long as the group goes on.
     pub fn add_group(&self, pgid: i32) {
-        self.edit(|c| {
-            c.groups.insert(pgid);
-        });
+        if let Some(st) = procfs::stat(pgid) {
+            self.edit(|c| {
+                c.groups.insert(pgid, BTreeMap::from([(pgid, st.start)]));
+            });
+        }
     }
 
-    /// Covers these pids (processes listed in a container's cgroup).
-    pub fn add_pids(&self, pids: &[i32]) {
-        self.edit(|c| c.pids.extend(pids.iter().copied()));
-    }
-
-    /// Stops covering these pids (they are gone; a later process reusing a pid is not ours).
-    pub fn remove_pids(&self, pids: &[i32]) {
+    /// Covers these processes (listed in a container's cgroup), each by pid and start time as
+    /// read now: a later process that reuses one of the pids is not covered. Returns the
+    /// processes covered (those that still existed).
+    pub fn add_pids(&self, pids: &[i32]) -> Vec<procfs::Stat> {
+        let found: Vec<procfs::Stat> = pids.iter().filter_map(|p| procfs::stat(*p)).collect();
         self.edit(|c| {
-            for p in pids {
-                c.pids.remove(p);
+            for s in &found {
+                c.pids.insert(s.pid, s.start);
             }
         });
+        found
+    }
+
+    /// Covers, from the next scan on, the live children of ours found in the cgroup that
+    /// `pid` (the container's init, alive now) is in: daemons that left the container's
+    /// sessions.
+    pub fn add_cgroup_of(&self, pid: i32) {
+        if let Some(cg) = procfs::cgroup(pid) {
+            self.edit(|c| c.cgroup = Some(cg));
+        }
+    }
+
+    /// Whether this claim covers `s` (as of the last scan).
+    pub fn covers(&self, s: &procfs::Stat) -> bool {
+        let reg = lock(&self.reaper.registry);
+        reg.claims.get(&self.id).is_some_and(|c| c.covers(s))
+    }
+
+    /// Whether any process this claim covers is still present (alive or a zombie).
+    pub fn has_processes(&self) -> bool {
+        self.reaper.claim_has_processes(self.id)
     }
 
     /// The reaper this claim belongs to.
@@ -385,16 +754,4 @@ impl Drop for Claim {
     fn drop(&mut self) {
         lock(&self.reaper.registry).claims.remove(&self.id);
     }
-}
-
-/// Whether `pid` still exists (alive or a zombie).
-pub(crate) fn exists(pid: i32) -> bool {
-    // SAFETY: kill with signal 0 only checks for existence and permission.
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-/// Whether any process of group `pgid` still exists (alive or a zombie).
-pub(crate) fn group_exists(pgid: i32) -> bool {
-    exists(-pgid)
 }

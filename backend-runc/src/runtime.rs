@@ -22,9 +22,9 @@ use crate::statedir::{read_pid, StateDir};
 
 /// The runc backend. `Send + Sync`; one value serves any number of containers.
 pub struct RuncRuntime {
-    config: Config,
-    runc: Arc<Runc>,
-    relay_config: RelayConfig,
+    pub(crate) config: Config,
+    pub(crate) runc: Arc<Runc>,
+    pub(crate) relay_config: RelayConfig,
 }
 
 /// Opens the backend: checks the configuration, creates the state directory (0700) and starts
@@ -100,7 +100,9 @@ impl RuncRuntime {
             .as_ref()
             .and_then(|p| p.terminal())
             .unwrap_or(false);
-        let dir = StateDir::create(&self.config.state_dir, id)?;
+        // Held until create returns: recovery on other hosts leaves a container alone while
+        // its create runs (see `recovery`). A stale directory of a dead host is removed here.
+        let (dir, _lock) = self.claim_state_dir(id)?;
         match self.create_in(id, bundle, terminal, stdio, &dir) {
             Ok((pid, cell, relay, claim)) => {
                 let init = Arc::new(ProcCore::new(pid, cell, relay));
@@ -156,8 +158,9 @@ impl RuncRuntime {
         if let Err(e) = self.runc.run_with(&cmd, io) {
             pending.abandon();
             if e.kind() == ErrorKind::Timeout {
-                // runc was killed mid-way: remove whatever it made.
-                self.force_delete(id);
+                // runc was killed mid-way: remove whatever it made, and the init it may have
+                // started (in its own session already, so killing runc's group missed it).
+                self.kill_started_init(id, &pid_file);
             }
             return Err(e);
         }
@@ -175,7 +178,7 @@ impl RuncRuntime {
             Ok(x) => x,
             Err(m) => {
                 pending.abandon();
-                self.force_delete(id);
+                self.cleanup_failed_create(id);
                 return Err(Error::for_container(ErrorKind::Backend, id, m));
             }
         };
@@ -184,7 +187,7 @@ impl RuncRuntime {
         match pending.complete(&self.relay_config) {
             Ok(relay) => Ok((pid, cell, relay, claim)),
             Err(e) => {
-                self.force_delete(id);
+                self.cleanup_failed_create(id);
                 let _ = cell.wait_timeout(std::time::Duration::from_secs(10));
                 reaper.reap_orphans();
                 Err(e.with_container(id))
@@ -192,8 +195,30 @@ impl RuncRuntime {
         }
     }
 
+    /// After a timed-out `runc create`: finds the init it may have started (pid file, else
+    /// `runc state`), force-deletes the container, and kills and reaps that init.
+    fn kill_started_init(&self, id: &str, pid_file: &Path) {
+        let pid = read_pid(pid_file).ok().or_else(|| {
+            let out = self.runc.run(&Command::State { id: id.to_string() }).ok()?;
+            state::parse_state(id, &out.stdout)
+                .ok()
+                .map(|s| s.pid)
+                .filter(|p| *p > 0)
+        });
+        self.cleanup_failed_create(id);
+        let (Some(pid), Ok(reaper)) = (pid, Reaper::global()) else {
+            return;
+        };
+        let claim = reaper.claim();
+        claim.add_session(pid);
+        if reaper.kill_and_reap(pid, std::time::Duration::from_secs(10)) {
+            tracing::info!(pid, "killed the init of a timed-out create");
+        }
+        reaper.reap_orphans();
+    }
+
     /// Best-effort `runc delete --force` after a create that failed half-way.
-    fn force_delete(&self, id: &str) {
+    fn cleanup_failed_create(&self, id: &str) {
         let cmd = Command::Delete(DeleteOpts {
             id: id.to_string(),
             force: true,
@@ -220,5 +245,13 @@ impl Runtime for RuncRuntime {
     fn list_container_states(&self) -> Result<Vec<ContainerState>> {
         let out = self.runc.run(&Command::List)?;
         state::parse_list(&out.stdout)
+    }
+
+    fn open_container(&self, id: &str) -> Result<Box<dyn Container>> {
+        Ok(Box::new(self.take_back(id)?))
+    }
+
+    fn force_delete(&self, id: &str) -> Result<()> {
+        self.force_remove(id)
     }
 }

@@ -321,6 +321,10 @@ impl Container for SimContainer {
                 "cannot exec in a stopped container (its init exited)",
             ));
         }
+        if c.status == Status::Paused {
+            // As runc (1.1 and 1.2+ without --ignore-paused): a frozen container takes no exec.
+            return Err(self.err(ErrorKind::NotRunning, "cannot exec in a paused container"));
+        }
         let script = script_of(&self.id, &argv)?;
         self.api(&mut g, &format!("exec {argv:?} in"));
         g.command_fault(&self.id, "exec")?;

@@ -57,6 +57,11 @@ fn dispatch(cli: &Cli) -> Result<i32, CliError> {
             let (_, backend) = select()?;
             commands::run::run(&backend, bundle, id.as_deref())
         }
+        Command::List => commands::manage::list(&select()?.1),
+        Command::State { id } => commands::manage::state(&select()?.1, id),
+        Command::Kill { id, signal } => commands::manage::kill(&select()?.1, id, signal.as_deref()),
+        Command::Exec { id, cmd } => commands::manage::exec(&select()?.1, id, cmd),
+        Command::Delete { force, id } => commands::manage::delete(&select()?.1, id, *force),
         Command::Scenario(args) => {
             let (_, backend) = select()?;
             commands::scenario::run(&backend, args)

@@ -48,7 +48,10 @@ use std::marker::{PhantomData, PhantomPinned};
 
 /// The version of this ABI. Bumped on any change of any struct or function signature here; a
 /// host refuses a plugin whose version differs.
-pub const ABI_VERSION: u32 = 1;
+///
+/// History: 1, the first; 2 added [`RuntimeVTable::open_container`],
+/// [`RuntimeVTable::force_delete`] and [`EXIT_UNKNOWN`].
+pub const ABI_VERSION: u32 = 2;
 
 /// The prefix of the entry symbol. The full name is the prefix followed by the crate name of
 /// the plugin (for example `rtlayer_plugin_entry_backend_sim`), so that several backends can
@@ -183,12 +186,13 @@ pub struct RawStdio {
     pub stderr: i32,
 }
 
-/// How a process ended: `kind` [`EXIT_CODE`] with `value` the exit code, or
-/// [`EXIT_SIGNAL`] with `value` the signal number.
+/// How a process ended: `kind` [`EXIT_CODE`] with `value` the exit code,
+/// [`EXIT_SIGNAL`] with `value` the signal number, or [`EXIT_UNKNOWN`] (`value` 0) when the
+/// status cannot be known (`ExitStatus::Unknown`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RawExit {
-    /// [`EXIT_CODE`] or [`EXIT_SIGNAL`].
+    /// [`EXIT_CODE`], [`EXIT_SIGNAL`] or [`EXIT_UNKNOWN`].
     pub kind: u32,
     /// Exit code or signal number.
     pub value: i32,
@@ -198,6 +202,9 @@ pub struct RawExit {
 pub const EXIT_CODE: u32 = 0;
 /// [`RawExit::kind`] of a process killed by a signal.
 pub const EXIT_SIGNAL: u32 = 1;
+/// [`RawExit::kind`] of a process whose exit status cannot be known (the init of a taken-back
+/// container); `value` is 0.
+pub const EXIT_UNKNOWN: u32 = 2;
 
 /// The callbacks the host gives the plugin at load, through which the plugin's `tracing`
 /// events reach the host's subscriber.
@@ -323,6 +330,17 @@ pub struct RuntimeVTable {
         out: *mut Buffer,
         err: *mut Buffer,
     ) -> u32,
+    /// `Runtime::open_container`: `id` UTF-8. Writes the new container handle to `out`
+    /// (ABI 2).
+    pub open_container: unsafe extern "C" fn(
+        h: *mut RuntimeHandle,
+        id: BytesRef,
+        out: *mut *mut ContainerHandle,
+        err: *mut Buffer,
+    ) -> u32,
+    /// `Runtime::force_delete`: `id` UTF-8 (ABI 2).
+    pub force_delete:
+        unsafe extern "C" fn(h: *mut RuntimeHandle, id: BytesRef, err: *mut Buffer) -> u32,
 }
 
 /// What the entry symbol returns. The first two fields keep their place and type in every ABI

@@ -67,6 +67,8 @@ pub const fn runtime_vtable<B: Backend>() -> RuntimeVTable {
         create_container: runtime_create_container::<B>,
         list_container_states: runtime_list_container_states::<B>,
         extension: runtime_extension::<B>,
+        open_container: runtime_open_container::<B>,
+        force_delete: runtime_force_delete::<B>,
     }
 }
 
@@ -377,6 +379,43 @@ unsafe extern "C" fn runtime_extension<B: Backend>(
     })
 }
 
+unsafe extern "C" fn runtime_open_container<B: Backend>(
+    h: *mut RuntimeHandle,
+    id: BytesRef,
+    out: *mut *mut ContainerHandle,
+    err: *mut Buffer,
+) -> u32 {
+    call::<B>("open_container", err, || {
+        // SAFETY: a live runtime handle (ABI contract).
+        let runtime = unsafe { object::<dyn Runtime, _>(h) }?;
+        // SAFETY: the host lends `id` for this call (ABI contract).
+        let id = utf8(unsafe { borrow(id) }, "container id")?;
+        let container = runtime.open_container(id)?;
+        // SAFETY: the host's out-parameter (ABI contract).
+        unsafe {
+            write_out(
+                out,
+                into_handle::<dyn Container, ContainerHandle>(container),
+            )
+        };
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn runtime_force_delete<B: Backend>(
+    h: *mut RuntimeHandle,
+    id: BytesRef,
+    err: *mut Buffer,
+) -> u32 {
+    call::<B>("force_delete", err, || {
+        // SAFETY: a live runtime handle (ABI contract).
+        let runtime = unsafe { object::<dyn Runtime, _>(h) }?;
+        // SAFETY: the host lends `id` for this call (ABI contract).
+        let id = utf8(unsafe { borrow(id) }, "container id")?;
+        runtime.force_delete(id)
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Container.
 
@@ -587,6 +626,10 @@ unsafe extern "C" fn process_wait<B: Backend, P: ?Sized + Process + 'static>(
             ExitStatus::Signaled(signal) => RawExit {
                 kind: abi::EXIT_SIGNAL,
                 value: signal.number(),
+            },
+            ExitStatus::Unknown => RawExit {
+                kind: abi::EXIT_UNKNOWN,
+                value: 0,
             },
         };
         // SAFETY: the host's out-parameter (ABI contract).

@@ -31,7 +31,9 @@ pub mod host;
 pub mod logging;
 pub mod testing;
 
-pub use host::loader::{load, LoadError, Plugin};
+pub use host::loader::{load, load_with, LoadError, LoadOptions, Plugin};
+pub use host::preflight::Check;
+pub use host::probe::Probe;
 
 /// What the export macro's expansion needs from this crate's dependencies, so that backend
 /// crates need not depend on them by the same names. Not a public API.

@@ -435,3 +435,132 @@ fn one_runtime_serves_many_threads() {
     }
     assert!(runtime.list_container_states().unwrap().is_empty());
 }
+
+/// Takes a container back and force-deletes another, recording every answer.
+fn take_back_life(runtime: &dyn Runtime) -> Vec<String> {
+    let mut log = Vec::new();
+    let mut note = |what: &str, value: String| log.push(format!("{what}: {value}"));
+    note(
+        "open invalid",
+        format!("{:?}", runtime.open_container("../x").err()),
+    );
+    note(
+        "open unknown",
+        format!("{:?}", runtime.open_container("nobody").err()),
+    );
+    note(
+        "force invalid",
+        format!("{:?}", runtime.force_delete("a/b").err()),
+    );
+    note(
+        "force unknown",
+        format!("{:?}", runtime.force_delete("nobody").err()),
+    );
+    let first = runtime
+        .create_container("sb", "tb", Path::new("/b/tb"), StdioSet::none())
+        .expect("create");
+    first.start().expect("start");
+    let back = runtime.open_container("tb").expect("take back");
+    note("back id", back.id().to_string());
+    note("back pid", back.pid().to_string());
+    note("back state", format!("{:?}", back.state()));
+    note("back exists", format!("{:?}", back.exists()));
+    note("back pause", format!("{:?}", back.pause()));
+    note("back resume", format!("{:?}", back.resume()));
+    let echo = back
+        .exec(&spec(&["echo", "hi"], false), StdioSet::none())
+        .expect("exec in a taken-back container");
+    note("back exec wait", format!("{:?}", echo.wait()));
+    note("back wait", format!("{:?}", back.wait()));
+    note(
+        "back wait code",
+        back.wait().map(|s| s.code()).unwrap().to_string(),
+    );
+    note("back report", format!("{:?}", back.relay_report()));
+    note("back delete", format!("{:?}", back.delete()));
+    note("first exists", format!("{:?}", first.exists()));
+
+    let doomed = runtime
+        .create_container("sb", "doomed", Path::new("/b/d"), StdioSet::none())
+        .expect("create");
+    doomed.start().expect("start");
+    note("force", format!("{:?}", runtime.force_delete("doomed")));
+    note(
+        "force again",
+        format!("{:?}", runtime.force_delete("doomed")),
+    );
+    note("doomed exists", format!("{:?}", doomed.exists()));
+    note("doomed delete", format!("{:?}", doomed.delete()));
+    note("list", format!("{:?}", runtime.list_container_states()));
+    log
+}
+
+#[test]
+fn taking_back_and_forced_delete_are_identical_through_the_plugin() {
+    let through_plugin = take_back_life(loaded().as_ref());
+    let linked_statically = take_back_life(linked().as_ref());
+    assert_eq!(through_plugin, linked_statically);
+}
+
+#[test]
+fn taking_back_answers_kinds_and_an_unknown_exit_across_the_boundary() {
+    let runtime = loaded();
+    assert_eq!(
+        runtime.open_container("../x").err().map(|e| e.kind()),
+        Some(ErrorKind::InvalidId)
+    );
+    let unknown = runtime.open_container("nobody").err().expect("unknown id");
+    assert_eq!(unknown.kind(), ErrorKind::NotFound);
+    assert_eq!(unknown.container_id(), Some("nobody"));
+    assert_eq!(
+        runtime.force_delete("").err().map(|e| e.kind()),
+        Some(ErrorKind::InvalidId)
+    );
+    let c = runtime
+        .create_container("sb", "tb", Path::new("/b/tb"), StdioSet::none())
+        .unwrap();
+    c.start().unwrap();
+    let back = runtime.open_container("tb").unwrap();
+    assert_eq!(back.id(), "tb");
+    assert_eq!(back.pid(), c.pid());
+    assert_eq!(back.state().unwrap().status, Status::Running);
+    let status = back.wait().unwrap();
+    assert_eq!(status, ExitStatus::Unknown);
+    assert_eq!(status.code(), 255);
+    assert_eq!(back.relay_report(), None);
+    runtime.force_delete("tb").unwrap();
+    assert!(!c.exists().unwrap());
+    assert!(runtime.list_container_states().unwrap().is_empty());
+    assert_eq!(
+        runtime.force_delete("tb").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+/// Issue 10 item 7: when `id` or `pid` failed in the plugin right after a create or exec, the
+/// adapter destroyed the handle and reported an error, while the container (or process) lived
+/// on with nobody able to kill, wait for or delete it. Now the handle is kept: the id is the
+/// one the host asked for, the pid 0 until the plugin answers, and the rest works.
+#[test]
+fn failing_id_and_pid_after_create_and_exec_keep_the_handle() {
+    let rt = common::full()
+        .open(&json!({ "panic_in_id_and_pid": true }))
+        .expect("open the full plugin");
+    let c = rt
+        .create_container("sb", "kept", Path::new("/bundles/kept"), StdioSet::none())
+        .expect("create must not give up a container whose id/pid query failed");
+    assert_eq!(c.id(), "kept");
+    assert_eq!(c.pid(), 0);
+    assert_eq!(c.state().unwrap().status, Status::Created);
+    c.start().unwrap();
+    let p = c
+        .exec(&spec(&["echo", "x"], false), StdioSet::none())
+        .expect("exec must not give up a process whose pid query failed");
+    assert_eq!(p.pid(), 0);
+    assert_eq!(p.wait().unwrap(), ExitStatus::Exited(0));
+    p.delete().unwrap();
+    c.kill(Signal::KILL).unwrap();
+    assert_eq!(c.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    c.delete().unwrap();
+    assert!(rt.list_container_states().unwrap().is_empty());
+}

@@ -22,7 +22,8 @@ pub trait Container: Process {
     /// Starts another process in the running container, relaying its stdio to `stdio`.
     ///
     /// Returns once the process runs. Fails with [`NotRunning`](crate::ErrorKind::NotRunning)
-    /// if init has exited (also when init's exit has not been waited for yet), and with
+    /// if init has exited (also when init's exit has not been waited for yet) or the container
+    /// is paused (every backend refuses exec into a frozen container, as runc does), and with
     /// [`InvalidSpec`](crate::ErrorKind::InvalidSpec) for a spec the backend cannot run. On
     /// failure the fds in `stdio` are closed and nothing is left behind.
     fn exec(
@@ -33,6 +34,12 @@ pub trait Container: Process {
 
     /// Sends `signal` to the container's init process only. Fails with
     /// [`NotRunning`](crate::ErrorKind::NotRunning) if init has exited.
+    ///
+    /// "Init only" holds on every backend and runtime version, also for `KILL` on a container
+    /// without its own pid namespace (where runc 1.2+'s own `kill` signals the whole cgroup):
+    /// the other processes die only by rule 1, once init's exit is waited for. A signal that
+    /// init does not handle and that the kernel does not force on a namespace's pid 1 (all but
+    /// `KILL` and `STOP`) is ignored by an init that owns its pid namespace.
     fn kill(&self, signal: Signal) -> Result<()>;
 
     /// Freezes every process of the container. Fails with

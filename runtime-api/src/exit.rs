@@ -101,7 +101,9 @@ impl fmt::Display for Signal {
     }
 }
 
-/// How a process ended: it exited with a code, or a signal killed it.
+/// How a process ended: it exited with a code, a signal killed it, or (for a process this
+/// host did not start, such as the init of a taken-back container) it ended in a way that
+/// cannot be known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExitStatus {
@@ -109,22 +111,30 @@ pub enum ExitStatus {
     Exited(i32),
     /// The process was killed by this signal.
     Signaled(Signal),
+    /// The process has exited, but how cannot be known: only its parent learns the status,
+    /// and this host is not the parent (the init of a container taken back with
+    /// [`Runtime::open_container`](crate::Runtime::open_container); a pidfd says when such a
+    /// process exits, not how). [`code`](ExitStatus::code) gives 255, containerd's convention.
+    Unknown,
 }
 
 impl ExitStatus {
     /// The shell-style exit code: the exit code itself, or 128 + the signal number for a
-    /// process killed by a signal (what hcsshim and every shell report).
+    /// process killed by a signal (what hcsshim and every shell report); 255 for
+    /// [`Unknown`](ExitStatus::Unknown) (what containerd reports for a process whose status it
+    /// lost).
     pub fn code(self) -> i32 {
         match self {
             ExitStatus::Exited(c) => c,
             ExitStatus::Signaled(s) => 128 + s.0,
+            ExitStatus::Unknown => 255,
         }
     }
 
     /// The signal that killed the process, if a signal did.
     pub fn signal(self) -> Option<Signal> {
         match self {
-            ExitStatus::Exited(_) => None,
+            ExitStatus::Exited(_) | ExitStatus::Unknown => None,
             ExitStatus::Signaled(s) => Some(s),
         }
     }
@@ -140,6 +150,7 @@ impl fmt::Display for ExitStatus {
         match self {
             ExitStatus::Exited(c) => write!(f, "exit code {c}"),
             ExitStatus::Signaled(s) => write!(f, "killed by {s} (code {})", self.code()),
+            ExitStatus::Unknown => write!(f, "exit status unknown (code {})", self.code()),
         }
     }
 }
@@ -155,6 +166,23 @@ mod tests {
         assert_eq!(ExitStatus::Signaled(Signal::TERM).code(), 143);
         assert!(ExitStatus::Exited(0).success());
         assert!(!ExitStatus::Signaled(Signal::INT).success());
+    }
+
+    #[test]
+    fn unknown_is_code_255_and_no_signal() {
+        assert_eq!(ExitStatus::Unknown.code(), 255);
+        assert_eq!(ExitStatus::Unknown.signal(), None);
+        assert!(!ExitStatus::Unknown.success());
+        assert_eq!(
+            ExitStatus::Unknown.to_string(),
+            "exit status unknown (code 255)"
+        );
+        let j = serde_json::to_string(&ExitStatus::Unknown).unwrap();
+        assert_eq!(j, "\"unknown\"");
+        assert_eq!(
+            serde_json::from_str::<ExitStatus>(&j).unwrap(),
+            ExitStatus::Unknown
+        );
     }
 
     #[test]

@@ -69,6 +69,8 @@ mockall::mock! {
             stdio: StdioSet,
         ) -> Result<Box<dyn Container>>;
         fn list_container_states(&self) -> Result<Vec<ContainerState>>;
+        fn open_container(&self, id: &str) -> Result<Box<dyn Container>>;
+        fn force_delete(&self, id: &str) -> Result<()>;
         fn extension(&self, method: &str, params: &serde_json::Value) -> Result<serde_json::Value>;
     }
 }

@@ -31,6 +31,7 @@ mod endpoint;
 mod handle;
 mod pipe_relay;
 mod reactor;
+mod sharing;
 mod stream;
 mod tty_relay;
 

@@ -192,13 +192,40 @@ impl Runtime for RemoteRuntime {
             )
         };
         self.plugin.check(status, err, "create_container")?;
-        RemoteContainer::new(self.plugin.clone(), handle).map(|c| Box::new(c) as Box<dyn Container>)
+        RemoteContainer::new(self.plugin.clone(), handle, id)
+            .map(|c| Box::new(c) as Box<dyn Container>)
     }
 
     fn list_container_states(&self) -> Result<Vec<ContainerState>> {
         self.plugin.call_json("list_container_states", |out, err| {
             // SAFETY: live handle; valid out-parameters.
             unsafe { (self.plugin.runtime.list_container_states)(self.handle, out, err) }
+        })
+    }
+
+    fn open_container(&self, id: &str) -> Result<Box<dyn Container>> {
+        let mut handle: *mut ContainerHandle = std::ptr::null_mut();
+        self.plugin.call_unit("open_container", |err| {
+            // SAFETY: live handle; `id` outlives the call; valid out-parameters.
+            unsafe {
+                (self.plugin.runtime.open_container)(
+                    self.handle,
+                    BytesRef::new(id.as_bytes()),
+                    &mut handle,
+                    err,
+                )
+            }
+        })?;
+        RemoteContainer::new(self.plugin.clone(), handle, id)
+            .map(|c| Box::new(c) as Box<dyn Container>)
+    }
+
+    fn force_delete(&self, id: &str) -> Result<()> {
+        self.plugin.call_unit("force_delete", |err| {
+            // SAFETY: live handle; `id` outlives the call; valid out-parameter.
+            unsafe {
+                (self.plugin.runtime.force_delete)(self.handle, BytesRef::new(id.as_bytes()), err)
+            }
         })
     }
 
@@ -244,7 +271,14 @@ impl ProcessView {
             ops,
             pid: 0,
         };
-        view.pid = view.try_pid()?;
+        // The process exists and runs: a failing `pid` must not make us destroy the handle
+        // (that would leave the process without an owner). Answer 0 until `pid` works.
+        match view.try_pid() {
+            Ok(pid) => view.pid = pid,
+            Err(error) => {
+                tracing::error!(plugin = %view.plugin.name, %error, "pid failed in the plugin right after the process was made; keeping the handle, pid unknown (0) until it answers");
+            }
+        }
         Ok(view)
     }
 
@@ -273,6 +307,7 @@ impl ProcessView {
         match raw.kind {
             abi::EXIT_CODE => Ok(ExitStatus::Exited(raw.value)),
             abi::EXIT_SIGNAL => Ok(ExitStatus::Signaled(Signal(raw.value))),
+            abi::EXIT_UNKNOWN => Ok(ExitStatus::Unknown),
             other => Err(Error::new(
                 ErrorKind::Backend,
                 format!(
@@ -389,7 +424,16 @@ unsafe impl Send for RemoteContainer {}
 unsafe impl Sync for RemoteContainer {}
 
 impl RemoteContainer {
-    fn new(plugin: Arc<PluginInner>, handle: *mut ContainerHandle) -> Result<Self> {
+    /// Adopts a container handle from `create_container` or `open_container` of the container
+    /// the host named `requested_id`. A container that exists is never given up: if the
+    /// plugin fails to tell its id (or pid), the adapter keeps the handle, with the id the
+    /// host asked for (and pid 0 until it answers), so that the host can still kill, wait for
+    /// and delete it.
+    fn new(
+        plugin: Arc<PluginInner>,
+        handle: *mut ContainerHandle,
+        requested_id: &str,
+    ) -> Result<Self> {
         if handle.is_null() {
             return Err(Error::new(
                 ErrorKind::Backend,
@@ -411,15 +455,22 @@ impl RemoteContainer {
                     .check(status, err, "id")
                     .map(|()| out.bytes().to_vec())
             };
-            let id = String::from_utf8(id_bytes?).map_err(|_| {
-                Error::new(
-                    ErrorKind::Backend,
-                    format!(
-                        "plugin {:?} gave a container id that is not UTF-8",
-                        plugin.name
-                    ),
-                )
-            })?;
+            let id = id_bytes
+                .and_then(|b| {
+                    String::from_utf8(b).map_err(|_| {
+                        Error::new(
+                            ErrorKind::Backend,
+                            format!(
+                                "plugin {:?} gave a container id that is not UTF-8",
+                                plugin.name
+                            ),
+                        )
+                    })
+                })
+                .unwrap_or_else(|error| {
+                    tracing::error!(plugin = %plugin.name, container.id = requested_id, %error, "id failed in the plugin right after the container was made; keeping the handle under the id asked for");
+                    requested_id.to_string()
+                });
             let vtable: &'static crate::abi::ContainerVTable = plugin.container;
             // A container handle is accepted, cast, by its vtable's `init` operations.
             let view =

@@ -46,6 +46,14 @@ fn pause_resume(env: &Env) -> CaseResult {
         c.delete(),
         ErrorKind::StillRunning,
     )?;
+    // One meaning everywhere: a frozen container takes no exec (runc 1.1 and 1.2+ refuse it
+    // without --ignore-paused; the simulator does the same).
+    expect_kind(
+        "exec into a paused container",
+        c.exec(&testkit::exec_process(&["true"], false), StdioSet::none())
+            .map(|_| ()),
+        ErrorKind::NotRunning,
+    )?;
     c.resume().map_err(|e| format!("resume: {e}"))?;
     ensure!(
         status(&c)? == Status::Running,

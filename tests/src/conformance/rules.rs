@@ -38,6 +38,11 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             area: "rules",
+            name: "kill_signals_init_only",
+            run: kill_init_only,
+        },
+        Case {
+            area: "rules",
             name: "rule2_exec_holder_is_cut_never_hangs",
             run: holder_cut,
         },
@@ -115,6 +120,32 @@ fn siblings_killed(env: &Env, ns: PidNamespace, suffix: &str) -> Result<(), Stri
         "sibling exec: {es}"
     );
     Ok(())
+}
+
+/// `Container::kill` signals init and nothing else, on every backend and runc version. An
+/// exec that would exit 4 within 0.1 s of a TERM is still there when init (which exits 3 on
+/// TERM, within 1 s) has gone, and dies by rule 1 instead (KILL). (runc 1.2+'s own `runc kill
+/// <id> KILL` signals the whole cgroup of a container without its own pid namespace; the
+/// backend-runc tests check KILL with a wrapper that behaves that way.)
+fn kill_init_only(env: &Env) -> CaseResult {
+    let init_script = format!("trap 'exit 3' TERM; {}", "sleep 1; ".repeat(20));
+    let c = env.started(
+        "k",
+        BundleBuilder::new(&sh(&init_script)).pid_namespace(PidNamespace::Host),
+        StdioSet::none(),
+    )?;
+    let exec_script = format!("trap 'exit 4' TERM; {}", "sleep 0.1; ".repeat(300));
+    let e = exec(&c, &sh(&exec_script), StdioSet::none())?;
+    c.kill(Signal::TERM).map_err(|e| format!("kill: {e}"))?;
+    let s = wait_init(&c)?;
+    ensure!(s == ExitStatus::Exited(3), "init: {s}");
+    let es = wait_proc(e)?;
+    ensure!(
+        es == ExitStatus::Signaled(Signal::KILL),
+        "exec: {es} (kill(TERM) must reach init only; the exec dies by rule 1)"
+    );
+    nothing_left(&c)?;
+    Ok(Outcome::Passed)
 }
 
 fn host_ns(env: &Env) -> CaseResult {

@@ -30,6 +30,15 @@
 //! - `update` keeps the resources; the extension `resources` returns them.
 //! - `resize_console`: the init has no terminal: `InvalidArgument`.
 //!
+//! # Taking back and forced delete
+//! - `open_container(id)`: `InvalidId` for an invalid id, `NotFound` for an unknown one;
+//!   otherwise a second handle on the same container. The taken-back init's stdio is not
+//!   reattached: its `wait` runs no I/O, stops a running init and answers
+//!   `ExitStatus::Unknown` (whatever the first handle saw); its `relay_report` is `None`.
+//! - `force_delete(id)`: `InvalidId`, `NotFound` as above; otherwise the init dies of
+//!   `SIGKILL` if it still ran (status `stopped`), its connections are closed, and the
+//!   container is deleted (every handle then sees `exists` false and `delete` `NotFound`).
+//!
 //! # Exec'd processes (`args` of the OCI process spec)
 //! - `echo A B`: writes `A B\n` to stdout, exits 0. `cat`: copies stdin to stdout, exits 0.
 //!   `exit N`: exits N. `fail MSG`: writes MSG to stderr, exits 1. `signal N`: killed by N.
@@ -75,6 +84,11 @@ pub struct Config {
     /// The first container's pid.
     #[serde(default = "default_pid_base")]
     pub pid_base: i32,
+    /// A fault for the host adapters: `id` and `pid` of every container and process panic
+    /// (the plugin boundary turns that into an error), as a backend whose query fails right
+    /// after a create or exec.
+    #[serde(default)]
+    pub panic_in_id_and_pid: bool,
 }
 
 fn default_pid_base() -> i32 {
@@ -90,6 +104,7 @@ pub fn open(config: &serde_json::Value) -> Result<FullRuntime> {
         )
     })?;
     Ok(FullRuntime {
+        panic_in_id_and_pid: config.panic_in_id_and_pid,
         next_pid: AtomicI32::new(config.pid_base),
         containers: Arc::new(Mutex::new(BTreeMap::new())),
     })
@@ -103,6 +118,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The deterministic runtime.
 pub struct FullRuntime {
+    panic_in_id_and_pid: bool,
     next_pid: AtomicI32,
     containers: Registry,
 }
@@ -115,6 +131,8 @@ type Registry = Arc<Mutex<BTreeMap<String, Arc<Shared>>>>;
 struct Shared {
     id: String,
     pid: i32,
+    /// `Config::panic_in_id_and_pid`.
+    panicky: bool,
     bundle: PathBuf,
     inner: Mutex<ContainerInner>,
 }
@@ -151,6 +169,7 @@ impl Runtime for FullRuntime {
         let shared = Arc::new(Shared {
             id: id.to_string(),
             pid,
+            panicky: self.panic_in_id_and_pid,
             bundle: bundle_path.to_path_buf(),
             inner: Mutex::new(ContainerInner {
                 status: Status::Created,
@@ -168,12 +187,44 @@ impl Runtime for FullRuntime {
         Ok(Box::new(FullContainer {
             shared,
             registry: self.containers.clone(),
+            taken_back: false,
         }))
     }
 
     fn list_container_states(&self) -> Result<Vec<ContainerState>> {
         let containers = lock(&self.containers);
         Ok(containers.values().map(|c| c.state()).collect())
+    }
+
+    fn open_container(&self, id: &str) -> Result<Box<dyn Container>> {
+        validate_container_id(id)?;
+        let shared = lock(&self.containers)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::for_container(ErrorKind::NotFound, id, "no such container"))?;
+        tracing::info!(container.id = id, pid = shared.pid, "taken back");
+        Ok(Box::new(FullContainer {
+            shared,
+            registry: self.containers.clone(),
+            taken_back: true,
+        }))
+    }
+
+    fn force_delete(&self, id: &str) -> Result<()> {
+        validate_container_id(id)?;
+        let mut containers = lock(&self.containers);
+        let shared = containers
+            .remove(id)
+            .ok_or_else(|| Error::for_container(ErrorKind::NotFound, id, "no such container"))?;
+        let mut inner = lock(&shared.inner);
+        if inner.status != Status::Stopped {
+            inner.status = Status::Stopped;
+            inner.exit = Some(ExitStatus::Signaled(Signal::KILL));
+        }
+        inner.deleted = true;
+        inner.stdio = StdioSet::none();
+        tracing::info!(container.id = id, "force-deleted");
+        Ok(())
     }
 
     fn extension(&self, method: &str, params: &serde_json::Value) -> Result<serde_json::Value> {
@@ -248,6 +299,8 @@ impl Shared {
 pub struct FullContainer {
     shared: Arc<Shared>,
     registry: Registry,
+    /// Made by `open_container`: the init's stdio is not ours, nor its exit status.
+    taken_back: bool,
 }
 
 impl FullContainer {
@@ -309,11 +362,27 @@ fn run_io(
 
 impl Process for FullContainer {
     fn pid(&self) -> i32 {
+        assert!(!self.shared.panicky, "injected fault: pid");
         self.shared.pid
     }
 
     fn wait(&self) -> Result<ExitStatus> {
         let mut inner = self.inner();
+        if self.taken_back {
+            return match inner.status {
+                Status::Stopped => Ok(ExitStatus::Unknown),
+                Status::Running | Status::Paused => {
+                    inner.status = Status::Stopped;
+                    inner.exit = Some(ExitStatus::Unknown);
+                    inner.stdio = StdioSet::none();
+                    Ok(ExitStatus::Unknown)
+                }
+                _ => Err(self.shared.error(
+                    ErrorKind::NotRunning,
+                    "the container was never started; waiting would block forever",
+                )),
+            };
+        }
         if let Some(exit) = inner.exit {
             return Ok(exit);
         }
@@ -361,12 +430,16 @@ impl Process for FullContainer {
     }
 
     fn relay_report(&self) -> Option<RelayReport> {
+        if self.taken_back {
+            return None;
+        }
         self.inner().report
     }
 }
 
 impl Container for FullContainer {
     fn id(&self) -> &str {
+        assert!(!self.shared.panicky, "injected fault: id");
         &self.shared.id
     }
 
@@ -601,6 +674,7 @@ impl FullProcess {
 
 impl Process for FullProcess {
     fn pid(&self) -> i32 {
+        assert!(!self.container.panicky, "injected fault: pid");
         self.pid
     }
 
