@@ -89,7 +89,12 @@ pub fn compare(a_name: &str, a: &Record, b_name: &str, b: &Record) -> Vec<String
             refusals(b)
         ));
     }
-    let kills = |r: &Record| r.kills.iter().map(|(c, s, k)| (*c, *s, *k)).collect::<Vec<_>>();
+    let kills = |r: &Record| {
+        r.kills
+            .iter()
+            .map(|(c, s, k)| (*c, *s, *k))
+            .collect::<Vec<_>>()
+    };
     if kills(a) != kills(b) {
         d.push(format!(
             "kill results: {a_name} {:?}, {b_name} {:?}",

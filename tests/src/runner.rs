@@ -165,7 +165,10 @@ pub struct Record {
 pub type ListedProcess = (Vec<String>, bool, bool);
 
 /// A container's state and `all_processes()` at a settled point (sorted), or the error kinds.
-pub type Listing = (Result<Status, ErrorKind>, Result<Vec<ListedProcess>, ErrorKind>);
+pub type Listing = (
+    Result<Status, ErrorKind>,
+    Result<Vec<ListedProcess>, ErrorKind>,
+);
 
 struct Live {
     proc: Arc<dyn Process>,
@@ -469,7 +472,10 @@ fn listings(containers: &[Arc<dyn Container>], lives: &[Live], n: usize) -> Vec<
             if lives[i].waited {
                 return None;
             }
-            let state = containers[i].state().map(|s| s.status).map_err(|e| e.kind());
+            let state = containers[i]
+                .state()
+                .map(|s| s.status)
+                .map_err(|e| e.kind());
             let procs = containers[i]
                 .all_processes()
                 .map(|v| {

@@ -35,7 +35,6 @@ impl World {
             .collect()
     }
 
-
     /// `runc kill --all <container> <signal>`: signals every live process of the cgroup, from
     /// outside every pid namespace.
     pub(crate) fn kill_all(&mut self, container: &str, cgroup: &str, signal: Signal, reason: &str) {

@@ -181,9 +181,9 @@ impl Cmd {
                 format!("case {word} in {prefix}*) echo yes;; *) echo no;; esac")
             }
             Cmd::Var { words } => format!("V='{}  {}'; echo $V \"$V\"", words.0, words.1),
-            Cmd::File { text } => format!(
-                "echo {text} > /tmp/rtl.$$; read l < /tmp/rtl.$$; echo \"got $l\""
-            ),
+            Cmd::File { text } => {
+                format!("echo {text} > /tmp/rtl.$$; read l < /tmp/rtl.$$; echo \"got $l\"")
+            }
             Cmd::Subshell { text, code } => format!("(echo {text}; exit {code}); echo $?"),
             Cmd::ReadLoop { lines } => format!(
                 "printf '{}' | while read l; do echo \"<$l>\"; done",
