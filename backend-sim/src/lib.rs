@@ -122,6 +122,7 @@ pub mod fault;
 pub mod inspect;
 pub mod kernel;
 mod process;
+mod recovery;
 pub mod relay;
 pub mod rng;
 mod runtime;

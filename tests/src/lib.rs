@@ -29,6 +29,7 @@ pub mod differential;
 pub mod inspect;
 pub mod model;
 pub mod properties;
+pub mod replay;
 pub mod runner;
 pub mod scenario;
 pub mod sim;

@@ -153,6 +153,7 @@ fn record(containers: Vec<ContainerPlan>) -> Record {
         failures: Vec::new(),
         final_survivors: None,
         final_listings: None,
+        calls: Vec::new(),
     }
 }
 
