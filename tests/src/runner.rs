@@ -169,6 +169,9 @@ pub struct Record {
     /// number of live processes of each container whose init was not waited for (`None`: it
     /// was).
     pub final_survivors: Option<Vec<Option<usize>>>,
+    /// With [`RunOptions::settle`]: at the same settled point, each container's state and
+    /// process listing (`None` once its init was waited for).
+    pub final_listings: Option<Vec<Option<Listing>>>,
     /// Every backend-moving call, in order: [`crate::replay`] writes it as a `.scenario`.
     pub calls: Vec<Logged>,
 }
@@ -178,6 +181,16 @@ impl Record {
         self.calls.push(Logged { call, error });
     }
 }
+
+/// One listed process as the differential suite compares it: command line, whether the
+/// runtime created it, whether it is a zombie.
+pub type ListedProcess = (Vec<String>, bool, bool);
+
+/// A container's state and `all_processes()` at a settled point (sorted), or the error kinds.
+pub type Listing = (
+    Result<Status, ErrorKind>,
+    Result<Vec<ListedProcess>, ErrorKind>,
+);
 
 struct Live {
     proc: Arc<dyn Process>,
@@ -209,6 +222,7 @@ pub fn run_plan(
         survivors: Vec::new(),
         failures: Vec::new(),
         final_survivors: None,
+        final_listings: None,
         calls: Vec::new(),
     };
     let mut containers: Vec<Arc<dyn Container>> = Vec::new();
@@ -464,12 +478,24 @@ pub fn run_plan(
         for p in n..lives.len() {
             wait_one(&mut rec, &mut lives, p, inspector, opts);
         }
-        let (settled, advanced) = settled_counts(runtime, &containers, &lives, n);
+        let (listings, advanced) = settled_listings(runtime, &containers, &lives, n);
+        let settled: Vec<Option<usize>> = listings
+            .iter()
+            .map(|l| {
+                l.as_ref().and_then(|(_, procs)| {
+                    procs
+                        .as_ref()
+                        .ok()
+                        .map(|p| p.iter().filter(|(_, _, zombie)| !zombie).count())
+                })
+            })
+            .collect();
         if let Some(ms) = advanced {
             rec.log(Call::Advance { ms }, None);
         }
         rec.survivors.push(settled);
         rec.final_survivors = rec.survivors.last().cloned();
+        rec.final_listings = Some(listings);
     }
     teardown(&mut rec, &containers, &mut lives, inspector, opts);
     drop(bundles);
@@ -483,36 +509,64 @@ pub const QUIESCE: Duration = Duration::from_millis(200);
 /// The longest a real backend is given to reach a steady process count.
 const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 
-/// The final process counts, once the backend's processes have settled. The simulator
-/// advances its virtual clock by [`QUIESCE`] (deterministic). A real backend runs for at least
-/// [`QUIESCE`], then its counts are read until two reads in a row agree (bounded by
-/// [`SETTLE_LIMIT`]): the steady state is the event waited for, so a loaded machine that takes
-/// longer to reach it does not change the count. Also says how far the simulator's clock was
-/// advanced, if it was.
-fn settled_counts(
+/// The final states and process listings, once the backend's processes have settled. The
+/// simulator advances its virtual clock by [`QUIESCE`] (deterministic; every call settles).
+/// A real backend runs for at least [`QUIESCE`], then its listings are read until two reads
+/// in a row agree (bounded by [`SETTLE_LIMIT`]): the steady state is the event waited for,
+/// so a loaded machine that takes longer to reach it does not change what is compared. Also
+/// says how far the simulator's clock was advanced, if it was.
+fn settled_listings(
     runtime: &dyn Runtime,
     containers: &[Arc<dyn Container>],
     lives: &[Live],
     n: usize,
-) -> (Vec<Option<usize>>, Option<u64>) {
+) -> (Vec<Option<Listing>>, Option<u64>) {
     let ms = QUIESCE.as_millis() as u64;
     if runtime
         .extension("advance", &serde_json::json!({ "ms": ms }))
         .is_ok()
     {
-        return (counts(containers, lives, n), Some(ms));
+        return (listings(containers, lives, n), Some(ms));
     }
     thread::sleep(QUIESCE);
     let deadline = std::time::Instant::now() + SETTLE_LIMIT;
-    let mut last = counts(containers, lives, n);
+    let mut last = listings(containers, lives, n);
     loop {
         thread::sleep(Duration::from_millis(50));
-        let now = counts(containers, lives, n);
+        let now = listings(containers, lives, n);
         if now == last || std::time::Instant::now() >= deadline {
             return (now, None);
         }
         last = now;
     }
+}
+
+/// Each of the first `n` containers' state and sorted process listing (`None` once its init
+/// was waited for).
+fn listings(containers: &[Arc<dyn Container>], lives: &[Live], n: usize) -> Vec<Option<Listing>> {
+    (0..n)
+        .map(|i| {
+            if lives[i].waited {
+                return None;
+            }
+            let state = containers[i]
+                .state()
+                .map(|s| s.status)
+                .map_err(|e| e.kind());
+            let procs = containers[i]
+                .all_processes()
+                .map(|v| {
+                    let mut l: Vec<ListedProcess> = v
+                        .into_iter()
+                        .map(|p| (p.command, p.created_by_runtime, p.is_zombie))
+                        .collect();
+                    l.sort();
+                    l
+                })
+                .map_err(|e| e.kind());
+            Some((state, procs))
+        })
+        .collect()
 }
 
 /// The init of a container seen as a process (the container object is both).
