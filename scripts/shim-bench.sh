@@ -62,7 +62,10 @@ done
 
 shim_pids() { # $1: binary name
   for p in /proc/[0-9]*; do
-    if [ "$(cat "$p/comm" 2>/dev/null)" = "${1:0:15}" ] && tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q -- "-address $SOCK"; then
+    # (comm is cut at 15 characters, the same for both shims: match argv[0] instead.)
+    local cmd
+    cmd=$( { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null) || continue
+    if [ "$(basename "${cmd%% *}")" = "$1" ] && [[ "$cmd" == *"-address $SOCK"* ]]; then
       basename "$p"
     fi
   done

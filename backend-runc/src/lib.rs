@@ -46,6 +46,7 @@ mod errors;
 pub mod flavour;
 pub mod invocation;
 mod io_setup;
+pub mod parsers;
 mod process;
 pub mod procfs;
 pub mod reaper;

@@ -16,13 +16,13 @@ mod cli_args;
 mod commands;
 mod error;
 mod logging;
-mod scenario;
 mod sim_ext;
 mod terminal;
 
 use std::io::Write;
 
 use clap::Parser;
+use rtctl::scenario;
 
 use crate::cli_args::{BundleCommand, Cli, Command};
 use crate::error::CliError;
