@@ -52,7 +52,7 @@ pub enum LoadError {
     /// The probe's child did not load the plugin normally (it crashed, exited, or hung and
     /// was killed): the host did not map the library.
     #[error(
-        "plugin {}: the probe process {} while {}{}",
+        "plugin {}: the probe process {} {}{}",
         path.display(),
         failure.what,
         failure.stage,

@@ -62,10 +62,10 @@ pub enum Stage {
 impl std::fmt::Display for Stage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Stage::Started => "starting",
-            Stage::Loading => "loading the library",
-            Stage::Loaded => "after loading",
-            Stage::Opening => "opening a runtime",
+            Stage::Started => "while starting",
+            Stage::Loading => "while loading the library",
+            Stage::Loaded => "after loading the library",
+            Stage::Opening => "while opening a runtime",
             Stage::Opened => "after opening a runtime",
         })
     }
