@@ -321,6 +321,11 @@ impl Reaper {
     /// Starts watching `pid`, a child of this process (or a process about to be reparented to
     /// it), and returns the cell its exit status will be delivered to. Works also if the process
     /// has already exited: it stays a zombie until the reaper collects it.
+    /// Whether `pid` is watched (a process of ours: a runc invocation, an init, an exec).
+    pub(crate) fn is_watched(&self, pid: i32) -> bool {
+        lock(&self.registry).watched.contains_key(&pid)
+    }
+
     pub(crate) fn watch(&self, pid: i32) -> io::Result<Arc<ExitCell>> {
         self.watch_as(pid, false)
     }
