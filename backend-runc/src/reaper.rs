@@ -339,6 +339,11 @@ impl Reaper {
     }
 
     fn watch_as(&self, pid: i32, foreign: bool) -> io::Result<Arc<ExitCell>> {
+        // Already watched (the same container taken back by the host that made it): one
+        // watch, one cell, shared.
+        if let Some(w) = lock(&self.registry).watched.get(&pid) {
+            return Ok(w.cell.clone());
+        }
         let pidfd = pidfd_open(pid)?;
         let cell = Arc::new(ExitCell::default());
         lock(&self.registry).watched.insert(
