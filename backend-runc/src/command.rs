@@ -95,8 +95,12 @@ pub enum Command {
         /// The container id.
         id: String,
     },
-    /// `runc list --format json` (a JSON array, or `null`, on stdout).
-    List,
+    /// `runc list --format json` (a JSON array, or `null`, on stdout); `runc list` (a table)
+    /// without `json`, for runtimes that print no JSON (youki).
+    List {
+        /// Ask for `--format json`.
+        json: bool,
+    },
     /// `runc update --resources - <id>` (the LinuxResources JSON on stdin).
     Update {
         /// The container id.
@@ -117,7 +121,7 @@ impl Command {
             Command::Resume { .. } => "resume",
             Command::State { .. } => "state",
             Command::Ps { .. } => "ps",
-            Command::List => "list",
+            Command::List { .. } => "list",
             Command::Update { .. } => "update",
         }
     }
@@ -135,7 +139,7 @@ impl Command {
             | Command::State { id }
             | Command::Ps { id }
             | Command::Update { id } => Some(id),
-            Command::List => None,
+            Command::List { .. } => None,
         }
     }
 
@@ -189,10 +193,11 @@ impl Command {
                 a.push("json".into());
                 a.push(id.into());
             }
-            Command::List => {
+            Command::List { json: true } => {
                 a.push("--format".into());
                 a.push("json".into());
             }
+            Command::List { json: false } => {}
             Command::Update { id } => {
                 a.push("--resources".into());
                 a.push("-".into());
@@ -279,12 +284,16 @@ mod tests {
             strs(&Command::Ps { id: "c".into() }),
             ["ps", "--format", "json", "c"]
         );
-        assert_eq!(strs(&Command::List), ["list", "--format", "json"]);
+        assert_eq!(
+            strs(&Command::List { json: true }),
+            ["list", "--format", "json"]
+        );
+        assert_eq!(strs(&Command::List { json: false }), ["list"]);
         assert_eq!(
             strs(&Command::Update { id: "c".into() }),
             ["update", "--resources", "-", "c"]
         );
-        assert_eq!(Command::List.container_id(), None);
+        assert_eq!(Command::List { json: true }.container_id(), None);
         assert_eq!(Command::Start { id: "x".into() }.container_id(), Some("x"));
     }
 }

@@ -6,15 +6,21 @@ use std::time::Duration;
 
 use runtime_api::{Error, ErrorKind, Result};
 
+use crate::flavour::Flavour;
+
 /// Configuration of the runc backend. Every key is optional; unknown keys are refused.
 ///
-/// JSON keys: `runc_path`, `root`, `state_dir`, `drain_grace_ms`, `command_timeout_ms`,
-/// `peer_close_timeout_ms`.
+/// JSON keys: `runc_path`, `flavour`, `root`, `state_dir`, `drain_grace_ms`,
+/// `command_timeout_ms`, `peer_close_timeout_ms`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// The runc binary: a path, or a name looked up on `PATH`. Default `"runc"`.
     pub runc_path: PathBuf,
+    /// Which runc-compatible CLI `runc_path` is (`"runc"` or `"youki"`). Default: detected at
+    /// open from `runc_path --version`, which also refuses a binary that is not an OCI
+    /// runtime. When given, the binary is trusted and not run at open.
+    pub flavour: Option<Flavour>,
     /// runc's `--root` directory (its own container state). Default `/run/rtlayer-runc`.
     pub root: PathBuf,
     /// Where this backend keeps per-container state directories (mode 0700) and per-call runc
@@ -34,6 +40,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             runc_path: PathBuf::from("runc"),
+            flavour: None,
             root: PathBuf::from("/run/rtlayer-runc"),
             state_dir: PathBuf::from("/run/rtlayer"),
             drain_grace_ms: 2000,
@@ -111,6 +118,9 @@ mod tests {
         assert_eq!(c.runc_path, PathBuf::from("/x/runc"));
         assert_eq!(c.drain_grace(), Duration::from_millis(300));
         assert_eq!(c.command_timeout_ms, 30000);
+        assert_eq!(c.flavour, None);
+        let c = Config::from_json(&json!({"flavour": "youki"})).unwrap();
+        assert_eq!(c.flavour, Some(Flavour::Youki));
     }
 
     #[test]
@@ -119,6 +129,7 @@ mod tests {
             json!({"runc": "x"}),
             json!({"drain_grace_ms": "soon"}),
             json!({"command_timeout_ms": 0}),
+            json!({"flavour": "crun"}),
             json!([1]),
         ] {
             let e = Config::from_json(&bad).unwrap_err();

@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use runtime_api::{Error, ErrorKind, ExitStatus, Result};
 
 use crate::command::Command;
-use crate::errors::runc_error;
+use crate::errors::{kind_for_status, runc_error};
+use crate::flavour::{self, Flavour, RuntimeVersion};
 use crate::reaper::Reaper;
 
 /// Most bytes of stdout kept from one invocation; more is drained and dropped (a runc that
@@ -65,6 +66,7 @@ pub(crate) struct Output {
 #[derive(Debug, Clone)]
 pub struct Runc {
     path: PathBuf,
+    flavour: Flavour,
     root: PathBuf,
     log_dir: PathBuf,
     timeout: Duration,
@@ -100,15 +102,41 @@ impl Drop for LogFile {
 }
 
 impl Runc {
-    /// runc at `path` with `--root root`; per-call log files are created in `log_dir` (which
-    /// must exist); every call is killed after `timeout`.
-    pub fn new(path: PathBuf, root: PathBuf, log_dir: PathBuf, timeout: Duration) -> Runc {
+    /// The runtime at `path`, of `flavour`, with `--root root`; per-call log files are created
+    /// in `log_dir` (which must exist); every call is killed after `timeout`.
+    pub fn new(
+        path: PathBuf,
+        flavour: Flavour,
+        root: PathBuf,
+        log_dir: PathBuf,
+        timeout: Duration,
+    ) -> Runc {
         Runc {
             path,
+            flavour,
             root,
             log_dir,
             timeout,
         }
+    }
+
+    /// Runs `path --version` (within `timeout`) and says which runtime it is. A binary that
+    /// cannot run, fails, hangs or prints anything but a known banner is an error naming it.
+    pub fn detect(path: &Path, log_dir: &Path, timeout: Duration) -> Result<RuntimeVersion> {
+        let probe = Runc::new(
+            path.to_path_buf(),
+            Flavour::Runc,
+            PathBuf::new(),
+            log_dir.to_path_buf(),
+            timeout,
+        );
+        let out = probe.run_plain("--version", &["--version".into()])?;
+        flavour::parse_version(path, &out)
+    }
+
+    /// The flavour of runtime this drives.
+    pub fn flavour(&self) -> Flavour {
+        self.flavour
     }
 
     /// The runc binary.
@@ -129,17 +157,18 @@ impl Runc {
     /// Runs `cmd` with the given stdio; fails with runc's own message, or with
     /// [`ErrorKind::Timeout`] after the time limit (the invocation and everything in its process
     /// group killed and reaped).
+    ///
+    /// When the runtime's wording of a failure is not one this backend knows (the kind would be
+    /// [`ErrorKind::Backend`]) and the command is about an existing container, the kind comes
+    /// from a `state` call instead ([`kind_for_status`]): a container that is gone gives
+    /// `NotFound`, an `exec` into a stopped one `NotRunning`, and so on.
     pub(crate) fn run_with(&self, cmd: &Command, io: ChildIo) -> Result<Output> {
         let id = cmd.container_id();
         let span = tracing::debug_span!("runc", command = cmd.name(), container.id = id);
         let _enter = span.enter();
-        let fail = |kind: ErrorKind, msg: String| match id {
-            Some(id) => Error::for_container(kind, id, msg),
-            None => Error::new(kind, msg),
-        };
-        let reaper = Reaper::global().map_err(|e| fail(ErrorKind::Backend, e.to_string()))?;
         let log = LogFile::create(&self.log_dir).map_err(|e| {
             fail(
+                id,
                 ErrorKind::Backend,
                 format!(
                     "runc {}: creating a log file in {}: {e}",
@@ -148,7 +177,6 @@ impl Runc {
                 ),
             )
         })?;
-
         let mut args: Vec<OsString> = vec![
             "--root".into(),
             self.root.clone().into(),
@@ -158,8 +186,149 @@ impl Runc {
             "json".into(),
         ];
         args.extend(cmd.args());
+        // `create` and `exec` fork helpers that a failure can leave behind (youki's).
+        let leftovers = matches!(cmd, Command::Create(_) | Command::Exec(_));
+        let (status, out, err, _) = self.spawn_pid(cmd.name(), id, &args, io, leftovers)?;
+        if status.success() {
+            return Ok(Output { stdout: out });
+        }
+        self.clean_after_failure(cmd);
+        let code = match status {
+            ExitStatus::Exited(c) => Some(c),
+            ExitStatus::Signaled(_) | ExitStatus::Unknown => None,
+        };
+        let e = runc_error(
+            cmd.name(),
+            id,
+            &log.read(),
+            &String::from_utf8_lossy(&err),
+            code,
+        );
+        Err(self.refine_by_state(cmd, e))
+    }
+
+    /// After a failed `create` or `exec`: a process named in the pid file is one the runtime
+    /// started for the failed call (youki writes the pid file of an `exec` whose program
+    /// cannot be executed, and leaves its init process to us, the subreaper): it is killed
+    /// and reaped once it is our child. A pid that is not, and does not become, our child
+    /// within the grace is left alone.
+    fn clean_after_failure(&self, cmd: &Command) {
+        let pid_file = match cmd {
+            Command::Create(o) => &o.pid_file,
+            Command::Exec(o) => &o.pid_file,
+            _ => return,
+        };
+        let Ok(pid) = crate::statedir::read_pid(pid_file) else {
+            return;
+        };
+        let _ = fs::remove_file(pid_file);
+        let Ok(reaper) = Reaper::global() else {
+            return;
+        };
+        let me = std::process::id() as i32;
+        let deadline = Instant::now() + KILL_GRACE;
+        loop {
+            match crate::procfs::stat(pid) {
+                None => return,
+                Some(st) if st.ppid == me => break,
+                Some(_) if Instant::now() >= deadline => {
+                    tracing::warn!(pid, "a failed call's process is not our child; left alone");
+                    return;
+                }
+                Some(_) => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+        let Ok(cell) = reaper.watch(pid) else {
+            return;
+        };
+        // SAFETY: kill takes integers; `pid` is our unreaped child (watched), so it is stable.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        if cell.wait_timeout(KILL_GRACE).is_none() {
+            tracing::warn!(pid, "a failed call's process was not reaped in time");
+        } else {
+            tracing::debug!(pid, "reaped the process of a failed call");
+        }
+    }
+
+    /// For a failure of unknown wording: the kind from the container's status.
+    fn refine_by_state(&self, cmd: &Command, e: Error) -> Error {
+        let (Some(id), ErrorKind::Backend) = (cmd.container_id(), e.kind()) else {
+            return e;
+        };
+        if matches!(cmd, Command::Create(_) | Command::State { .. }) {
+            return e;
+        }
+        let status = match self.run(&Command::State { id: id.to_string() }) {
+            Ok(out) => match crate::state::parse_state(id, &out.stdout) {
+                Ok(s) => Some(s.status),
+                Err(_) => return e,
+            },
+            Err(se) if se.kind() == ErrorKind::NotFound => None,
+            Err(_) => return e,
+        };
+        match kind_for_status(cmd.name(), status) {
+            Some(kind) => {
+                let seen = status.map_or("does not exist".to_string(), |s| format!("is {s}"));
+                tracing::debug!(?kind, seen, "error kind from a state check");
+                Error::for_container(kind, id, format!("{} (the container {seen})", e.message()))
+            }
+            None => e,
+        }
+    }
+
+    /// Runs the binary with `args` (no global flags added), stdin from `/dev/null`, stdout
+    /// captured: for `--version`.
+    pub(crate) fn run_plain(&self, what: &str, args: &[OsString]) -> Result<Vec<u8>> {
+        let (status, out, err) = self.spawn(what, None, args, ChildIo::Capture { stdin: None })?;
+        if status.success() {
+            return Ok(out);
+        }
+        let err = String::from_utf8_lossy(&err);
+        let last = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        Err(Error::new(
+            ErrorKind::Backend,
+            format!(
+                "{} {what}: {status}{}{last}",
+                self.path.display(),
+                if last.is_empty() { "" } else { ": " }
+            ),
+        ))
+    }
+
+    /// Spawns the binary in its own process group with `args` and `io`, and collects its
+    /// exit and output within the time limit.
+    fn spawn(
+        &self,
+        name: &str,
+        id: Option<&str>,
+        args: &[OsString],
+        io: ChildIo,
+    ) -> Result<(ExitStatus, Vec<u8>, Vec<u8>)> {
+        self.spawn_pid(name, id, args, io, false)
+            .map(|(s, o, e, _)| (s, o, e))
+    }
+
+    /// [`Runc::spawn`], also returning the invocation's pid (its process group id). With
+    /// `leftovers`, the invocation's process group is claimed while it runs, and what a failed
+    /// invocation left in it is reaped ([`reap_leftovers`]).
+    fn spawn_pid(
+        &self,
+        name: &str,
+        id: Option<&str>,
+        args: &[OsString],
+        io: ChildIo,
+        leftovers: bool,
+    ) -> Result<(ExitStatus, Vec<u8>, Vec<u8>, i32)> {
+        let reaper = Reaper::global().map_err(|e| fail(id, ErrorKind::Backend, e.to_string()))?;
         let mut c = std::process::Command::new(&self.path);
-        c.args(&args).process_group(0);
+        c.args(args).process_group(0);
+        for (k, v) in self.flavour.env() {
+            c.env(k, v);
+        }
         let mut stdin_data = None;
         match io {
             ChildIo::Capture { stdin } => {
@@ -191,23 +360,27 @@ impl Runc {
         drop(c);
         let mut child = spawned.map_err(|e| {
             fail(
+                id,
                 ErrorKind::Backend,
-                format!(
-                    "runc {}: cannot run {}: {e}",
-                    cmd.name(),
-                    self.path.display()
-                ),
+                format!("runc {name}: cannot run {}: {e}", self.path.display()),
             )
         })?;
         let pid = child.id() as i32;
+        // Before `watch`: the leader is unreaped, so the group claim starts from it.
+        let group = leftovers.then(|| {
+            let claim = reaper.claim();
+            claim.add_group(pid);
+            claim
+        });
         let cell = match reaper.watch(pid) {
             Ok(cell) => cell,
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(fail(
+                    id,
                     ErrorKind::Backend,
-                    format!("runc {}: cannot watch pid {pid}: {e}", cmd.name()),
+                    format!("runc {name}: cannot watch pid {pid}: {e}"),
                 ));
             }
         };
@@ -236,30 +409,56 @@ impl Runc {
                 "runc timed out; killed"
             );
             return Err(fail(
+                id,
                 ErrorKind::Timeout,
                 format!(
-                    "runc {} did not finish within {} ms; it and its process group were killed",
-                    cmd.name(),
+                    "runc {name} did not finish within {} ms; it and its process group were killed",
                     self.timeout.as_millis()
                 ),
             ));
         };
         tracing::trace!(pid, %status, elapsed_us = started.elapsed().as_micros() as u64, "runc finished");
-        if status.success() {
-            return Ok(Output { stdout: out });
+        if let (false, Some(claim)) = (status.success(), group) {
+            reap_leftovers(reaper, claim, pid);
         }
-        let code = match status {
-            ExitStatus::Exited(c) => Some(c),
-            ExitStatus::Signaled(_) | ExitStatus::Unknown => None,
-        };
-        Err(runc_error(
-            cmd.name(),
-            id,
-            &log.read(),
-            &String::from_utf8_lossy(&err),
-            code,
-        ))
+        Ok((status, out, err, pid))
     }
+}
+
+fn fail(id: Option<&str>, kind: ErrorKind, msg: String) -> Error {
+    match id {
+        Some(id) => Error::for_container(kind, id, msg),
+        None => Error::new(kind, msg),
+    }
+}
+
+/// After a failed invocation (already reaped): reaps what it left in its process group
+/// (`claim`, taken while the leader lived; youki's intermediate process of a failed `exec` is a
+/// zombie reparented to us), killing members that are still alive one by one, by pid, once
+/// they are our children (an unreaped child's pid cannot be reused). The group is never
+/// signalled as a group here: its leader is gone, so nothing pins the group id. Bounded by
+/// [`KILL_GRACE`].
+fn reap_leftovers(reaper: &'static Reaper, claim: crate::reaper::Claim, pgid: i32) {
+    let me = std::process::id() as i32;
+    let deadline = Instant::now() + KILL_GRACE;
+    loop {
+        reaper.reap_orphans();
+        if !claim.has_processes() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            tracing::warn!(pgid, "a failed invocation's process group is still there");
+            break;
+        }
+        for st in crate::procfs::children_of(me) {
+            if st.pgrp == pgid && !st.is_zombie() {
+                // SAFETY: kill takes integers; `st.pid` is our unreaped child.
+                unsafe { libc::kill(st.pid, libc::SIGKILL) };
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    drop(claim);
 }
 
 /// Kills runc's process group, waits for runc's exit, and reaps whatever the group left behind

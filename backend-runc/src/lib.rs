@@ -43,8 +43,10 @@ pub mod command;
 mod config;
 mod container;
 mod errors;
+pub mod flavour;
 pub mod invocation;
 mod io_setup;
+pub mod parsers;
 mod process;
 pub mod procfs;
 pub mod reaper;
@@ -56,6 +58,7 @@ mod statedir;
 
 pub use config::Config;
 pub use container::RuncContainer;
+pub use flavour::Flavour;
 pub use runtime::{open, open_from_json, RuncRuntime};
 
 plugin::export_backend!(name = "runc", open = crate::open_from_json);

@@ -27,8 +27,11 @@ pub struct RuncRuntime {
     pub(crate) relay_config: RelayConfig,
 }
 
-/// Opens the backend: checks the configuration, creates the state directory (0700) and starts
-/// the process-wide [reaper](crate::reaper) (this process becomes a child subreaper).
+/// Opens the backend: checks the configuration, creates the state directory (0700), starts
+/// the process-wide [reaper](crate::reaper) (this process becomes a child subreaper), and
+/// finds out which runtime `runc_path` is ([`Config::flavour`], else `runc_path --version`):
+/// a binary that is missing, hangs, or is not a runc-compatible OCI runtime is refused here
+/// with [`ErrorKind::Backend`] (or [`ErrorKind::Timeout`]), naming the binary.
 pub fn open(config: Config) -> Result<RuncRuntime> {
     config.validate()?;
     let backend = |m: String| Error::new(ErrorKind::Backend, m);
@@ -40,8 +43,20 @@ pub fn open(config: Config) -> Result<RuncRuntime> {
     std::fs::set_permissions(&config.state_dir, std::fs::Permissions::from_mode(0o700))
         .map_err(|e| backend(format!("state_dir {}: {e}", config.state_dir.display())))?;
     Reaper::global().map_err(|e| backend(e.to_string()))?;
+    let (flavour, version) = match config.flavour {
+        Some(f) => (f, None),
+        None => {
+            let v = Runc::detect(
+                &config.runc_path,
+                &config.state_dir,
+                config.command_timeout(),
+            )?;
+            (v.flavour, Some(v.version))
+        }
+    };
     let runc = Arc::new(Runc::new(
         config.runc_path.clone(),
+        flavour,
         config.root.clone(),
         config.state_dir.clone(),
         config.command_timeout(),
@@ -51,7 +66,7 @@ pub fn open(config: Config) -> Result<RuncRuntime> {
         peer_close_timeout: config.peer_close_timeout(),
         ..RelayConfig::default()
     };
-    tracing::info!(runc = %config.runc_path.display(), root = %config.root.display(), state_dir = %config.state_dir.display(), "runc backend opened");
+    tracing::info!(runc = %config.runc_path.display(), %flavour, version = version.as_deref().unwrap_or("(not asked)"), root = %config.root.display(), state_dir = %config.state_dir.display(), "runc backend opened");
     Ok(RuncRuntime {
         config,
         runc,
@@ -243,8 +258,23 @@ impl Runtime for RuncRuntime {
     }
 
     fn list_container_states(&self) -> Result<Vec<ContainerState>> {
-        let out = self.runc.run(&Command::List)?;
-        state::parse_list(&out.stdout)
+        if self.runc.flavour().lists_json() {
+            let out = self.runc.run(&Command::List { json: true })?;
+            return state::parse_list(&out.stdout);
+        }
+        // A table: its ids, then each one's `state` (exact JSON, the same as `state` gives).
+        // A container deleted in between is not listed.
+        let out = self.runc.run(&Command::List { json: false })?;
+        let mut states = Vec::new();
+        for id in state::parse_list_table(&out.stdout)? {
+            match self.runc.run(&Command::State { id: id.clone() }) {
+                Ok(out) => states.push(state::parse_state(&id, &out.stdout)?),
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        states.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(states)
     }
 
     fn open_container(&self, id: &str) -> Result<Box<dyn Container>> {

@@ -1,8 +1,13 @@
-//! Parsing what runc prints on stdout: `state`, `list --format json` and `ps --format json`.
+//! Parsing what the runtime prints on stdout: `state`, `list --format json`, `list`'s table
+//! and `ps --format json`.
 //!
-//! Only stdout is parsed (runc's diagnostics go to its log and stderr). Fields runc may omit
-//! are optional; `created` is kept as runc prints it, an RFC 3339 timestamp, and dropped if it
-//! is not one.
+//! Only stdout is parsed (diagnostics go to the log and stderr). Parsing is tolerant where
+//! runtimes differ: unknown fields are ignored (youki adds `annotations`, runc 1.2 adds
+//! others); fields a runtime may omit are optional; `pid` and `owner` are read as a number or
+//! a string (youki's `owner` is the creator's uid, a number; runc's a string); `status` is read
+//! in any case. `pid` is 0 once the container is stopped, whatever the runtime says (runc says
+//! 0, youki keeps the dead init's pid). `created` is kept as printed, an RFC 3339 timestamp,
+//! and dropped if it is not one.
 
 use runtime_api::{ContainerState, Error, ErrorKind, Result, Status};
 
@@ -13,16 +18,26 @@ struct RuncState {
     oci_version: String,
     id: String,
     #[serde(default)]
-    pid: i32,
+    pid: Option<serde_json::Value>,
     status: String,
     #[serde(default)]
-    bundle: String,
+    bundle: Option<String>,
     #[serde(default)]
     rootfs: Option<String>,
     #[serde(default)]
-    created: Option<String>,
+    created: Option<serde_json::Value>,
     #[serde(default)]
-    owner: Option<String>,
+    owner: Option<serde_json::Value>,
+}
+
+/// A JSON value as text: a string as is, a number in decimal; other types (and `null`) give
+/// `None`.
+fn text(v: Option<serde_json::Value>) -> Option<String> {
+    match v? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 fn garbage(what: &str, id: Option<&str>, stdout: &[u8], why: impl std::fmt::Display) -> Error {
@@ -75,17 +90,23 @@ pub(crate) fn is_rfc3339(s: &str) -> bool {
 }
 
 fn convert(s: RuncState, id: Option<&str>, what: &str, stdout: &[u8]) -> Result<ContainerState> {
-    let status = Status::parse(&s.status)
+    let status = Status::parse(&s.status.to_ascii_lowercase())
         .ok_or_else(|| garbage(what, id, stdout, format!("unknown status {:?}", s.status)))?;
+    let pid = match text(s.pid) {
+        None => 0,
+        Some(p) => p
+            .parse::<i32>()
+            .map_err(|_| garbage(what, id, stdout, format!("pid {p:?} is not a pid")))?,
+    };
     Ok(ContainerState {
         oci_version: s.oci_version,
         id: s.id,
-        pid: s.pid,
-        bundle: s.bundle,
+        pid: if status == Status::Stopped { 0 } else { pid },
+        bundle: s.bundle.unwrap_or_default(),
         rootfs: s.rootfs.filter(|r| !r.is_empty()),
         status,
-        created: s.created.filter(|c| is_rfc3339(c)),
-        owner: s.owner.filter(|o| !o.is_empty()),
+        created: text(s.created).filter(|c| is_rfc3339(c)),
+        owner: text(s.owner).filter(|o| !o.is_empty()),
     })
 }
 
@@ -107,6 +128,26 @@ pub(crate) fn parse_list(stdout: &[u8]) -> Result<Vec<ContainerState>> {
         .collect::<Result<Vec<_>>>()?;
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
+}
+
+/// The container ids of `list`'s table (youki's, and runc's without `--format json`): a header
+/// line whose first column is `ID`, then one line per container whose first column is its id.
+pub(crate) fn parse_list_table(stdout: &[u8]) -> Result<Vec<String>> {
+    let text = String::from_utf8_lossy(stdout);
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header = lines.next().and_then(|l| l.split_whitespace().next());
+    if header != Some("ID") {
+        return Err(garbage(
+            "list",
+            None,
+            stdout,
+            "a table whose first column is ID was expected",
+        ));
+    }
+    Ok(lines
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect())
 }
 
 /// Parses the stdout of `runc ps --format json <id>`: the pids of the container's cgroup
@@ -135,6 +176,49 @@ mod tests {
         assert_eq!(s.pid, 0);
         assert_eq!(s.created, None);
         assert_eq!(s.rootfs, None);
+    }
+
+    #[test]
+    fn youki_state_owner_is_a_uid_and_pid_stays_after_stop() {
+        // youki 0.7's `state`, verbatim.
+        let y = br#"{
+  "ociVersion": "1.1.0",
+  "id": "c1",
+  "status": "stopped",
+  "pid": 21111,
+  "bundle": "/tmp/yk/sleeper",
+  "annotations": {},
+  "created": "2026-12-02T17:05:55.244216676Z",
+  "owner": 0
+}"#;
+        let s = parse_state("c1", y).unwrap();
+        assert_eq!(s.status, Status::Stopped);
+        assert_eq!(s.pid, 0);
+        assert_eq!(s.owner.as_deref(), Some("0"));
+        assert_eq!(s.oci_version, "1.1.0");
+        assert_eq!(s.created.as_deref(), Some("2026-12-02T17:05:55.244216676Z"));
+        let running = br#"{"id":"c1","status":"Running","pid":"77","owner":null,"extra":[1]}"#;
+        let s = parse_state("c1", running).unwrap();
+        assert_eq!((s.status, s.pid, s.owner), (Status::Running, 77, None));
+        assert_eq!(
+            parse_state("c1", br#"{"id":"c1","status":"running","pid":"x"}"#)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Backend
+        );
+    }
+
+    #[test]
+    fn list_tables() {
+        let t = b"ID                    PID    STATUS   BUNDLE           CREATED                    CREATOR\nc1                    21111  Created  /tmp/yk/sleeper  2026-12-02T17:05:55+00:00  root\nc-2                          Stopped  /tmp/a b        2026-12-02T17:05:55+00:00\n";
+        assert_eq!(parse_list_table(t).unwrap(), ["c1", "c-2"]);
+        assert!(parse_list_table(b"ID  PID  STATUS\n").unwrap().is_empty());
+        for bad in [&b""[..], b"[]", b"hello world\n"] {
+            assert_eq!(
+                parse_list_table(bad).unwrap_err().kind(),
+                ErrorKind::Backend
+            );
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use runtime_api::{ErrorKind, ExitStatus, Signal, StdioSet};
-use testkit::{exec_process, require_runc_or_skip, BundleBuilder, PidNamespace};
+use testkit::{exec_process, BundleBuilder, PidNamespace};
 
 #[derive(Debug, PartialEq, Eq)]
 struct Counts {

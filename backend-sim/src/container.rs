@@ -3,7 +3,7 @@
 
 use crate::kernel::{ProcState, Program, RUNTIME_PID};
 use crate::process::{relay_report, resize, wait_process, SimProcess};
-use crate::shell::{Redirect, Script, Shell, Utility};
+use crate::shell::{Script, Shell, Utility};
 use crate::sim::Shared;
 use crate::world::{RtProc, World};
 use runtime_api::{
@@ -85,7 +85,7 @@ impl World {
             return;
         }
         let argv: Vec<String> = HOLDER_ARGV.iter().map(|s| s.to_string()).collect();
-        if let Some(child) = self.fork(pid, argv, Program::Gone, Redirect::None) {
+        if let Some(child) = self.fork(pid, argv, Program::Gone) {
             self.trace.record(
                 self.clock.now(),
                 child,
@@ -125,11 +125,25 @@ impl World {
         Ok(())
     }
 
+    /// The processes of a container, as the runc backend lists them: the live members of its
+    /// cgroup, and (with `zombies`) the zombies whose parent is one of those. (On cgroup v1 a
+    /// task leaves `cgroup.procs` when it exits, so runc finds zombies by parent: a zombie
+    /// adopted by another container's init — a joined pid namespace — is that container's.)
     fn process_infos(&self, cgroup: &str, zombies: bool) -> Vec<ProcessInfo> {
-        self.cgroup_all(cgroup)
-            .into_iter()
+        let live: Vec<i32> = self.cgroup_live(cgroup);
+        let mut pids = live.clone();
+        if zombies {
+            pids.extend(
+                self.kernel
+                    .procs
+                    .values()
+                    .filter(|p| p.state != ProcState::Alive && live.contains(&p.ppid))
+                    .map(|p| p.pid),
+            );
+            pids.sort_unstable();
+        }
+        pids.into_iter()
             .filter_map(|pid| self.kernel.procs.get(&pid))
-            .filter(|p| zombies || p.state == ProcState::Alive)
             .map(|p| {
                 let zombie = p.state != ProcState::Alive;
                 ProcessInfo {

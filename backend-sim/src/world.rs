@@ -182,9 +182,9 @@ impl World {
             .values()
             .filter(|p| p.state == ProcState::Alive)
             .filter(|p| {
-                [&p.slots.stdout, &p.slots.stderr, &p.slots.stdin]
-                    .into_iter()
-                    .flatten()
+                std::iter::once(&p.slots)
+                    .chain(&p.saved_slots)
+                    .flat_map(|s| s.streams())
                     .any(|f| rec.out_streams.contains(&f.id))
             })
             .map(|p| p.pid)
@@ -287,9 +287,9 @@ impl World {
         let streams = rec.out_streams;
         let mut holds: Vec<Arc<StreamFd>> = Vec::new();
         for p in self.kernel.procs.values() {
-            for f in [&p.slots.stdout, &p.slots.stderr, &p.slots.stdin]
-                .into_iter()
-                .flatten()
+            for f in std::iter::once(&p.slots)
+                .chain(&p.saved_slots)
+                .flat_map(|s| s.streams())
             {
                 if streams.contains(&f.id) && !holds.iter().any(|h| h.id == f.id) {
                     holds.push(f.clone());

@@ -16,18 +16,23 @@ mod cli_args;
 mod commands;
 mod error;
 mod logging;
-mod scenario;
 mod sim_ext;
 mod terminal;
 
 use std::io::Write;
 
 use clap::Parser;
+use rtctl::scenario;
 
 use crate::cli_args::{BundleCommand, Cli, Command};
 use crate::error::CliError;
 
 fn main() {
+    // rtctl is its own probe helper: `rtctl __rtlayer-probe PATH [CONFIG]` loads a plugin in
+    // this (child) process and reports, so a plugin that crashes kills the child only.
+    if let Some(code) = plugin::host::probe::serve(std::env::args().skip(1)) {
+        std::process::exit(code);
+    }
     let cli = Cli::parse();
     logging::init(cli.verbose);
     let code = match dispatch(&cli) {

@@ -303,7 +303,7 @@ fn classify(error: &LoadError) -> String {
         LoadError::NotALibrary { .. } => "dlopen (dlerror)".into(),
         LoadError::ProbeFailed { failure, .. } => {
             let what = failure.what.split(" (").next().unwrap_or("").to_string();
-            format!("probe: {what} while {}", failure.stage)
+            format!("probe: {what} {}", failure.stage)
         }
         LoadError::NotFound { .. } => "not found".into(),
         LoadError::AbiMismatch { .. }

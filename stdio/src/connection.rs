@@ -215,17 +215,20 @@ pub(crate) fn half_close(fd: BorrowedFd<'_>) -> io::Result<()> {
 /// without reading anything: bytes the peer sent stay queued for whoever reads them (the
 /// process's stdin stream, or the host through its own dup).
 pub(crate) fn peer_closed(fd: BorrowedFd<'_>) -> bool {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    // nix does not name POLLRDHUP; the kernel's bit is libc's.
-    let rdhup = PollFlags::from_bits_retain(nix::libc::POLLRDHUP);
-    let mut fds = [PollFd::new(fd, rdhup)];
-    match poll(&mut fds, PollTimeout::ZERO) {
-        Ok(0) => false,
-        Ok(_) => fds[0]
-            .revents()
-            .is_some_and(|r| r.intersects(rdhup | PollFlags::POLLHUP | PollFlags::POLLERR)),
-        Err(_) => true,
+    // nix's `PollFlags` does not know POLLRDHUP (its `revents()` then gives `None`), so this
+    // one call goes to libc directly.
+    let mut pfd = nix::libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: nix::libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: one pollfd, pointing to a live local, count 1, zero timeout; the fd is borrowed
+    // for the duration of the call.
+    let n = unsafe { nix::libc::poll(&mut pfd, 1, 0) };
+    if n < 0 {
+        return Errno::last() != Errno::EINTR;
     }
+    pfd.revents & (nix::libc::POLLRDHUP | nix::libc::POLLHUP | nix::libc::POLLERR) != 0
 }
 
 nix::ioctl_read_bad!(fionread, nix::libc::FIONREAD, nix::libc::c_int);

@@ -376,3 +376,57 @@ fn a_pty_master_as_connection_is_refused() {
         "the refused master is still open"
     );
 }
+
+/// After the half-close the relay waits for the peer's end-of-file without reading; the
+/// peer's shutdown must end that wait at once, not the peer-close timeout (two minutes here).
+#[test]
+fn the_peers_shutdown_ends_the_close_wait() {
+    let (sock, mut peer) = socketpair();
+    let mut cfg = config(200);
+    cfg.peer_close_timeout = Duration::from_secs(120);
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(sock),
+            stderr: None,
+        },
+        cfg,
+    )
+    .unwrap();
+    drop(child);
+    let mut got = Vec::new();
+    peer.read_to_end(&mut got).unwrap();
+    // Something the relay must leave alone, then the peer's own end-of-file.
+    peer.write_all(b"for the host").unwrap();
+    peer.shutdown(std::net::Shutdown::Write).unwrap();
+    relay.process_exited();
+    let report = report_within(Duration::from_secs(20), || relay.try_report())
+        .expect("the relay still waits for a peer that has shut down");
+    assert_eq!(report.end, RelayEnd::Complete);
+}
+
+/// A pipe connection whose reader is already gone (it cannot even be reopened for writing):
+/// the process is still drained, and its bytes are counted as dropped.
+#[test]
+fn a_pipe_connection_without_reader_counts_the_bytes_as_dropped() {
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(write),
+            stderr: None,
+        },
+        config(200),
+    )
+    .unwrap();
+    let data = pattern(6, 1000);
+    std::fs::File::from(child.stdout).write_all(&data).unwrap();
+    drop(child.stdin);
+    drop(child.stderr);
+    relay.process_exited();
+    let report = relay.wait();
+    assert_eq!(report.stdout.relayed, 0);
+    assert_eq!(report.stdout.dropped, data.len() as u64);
+    assert_eq!(report.end, RelayEnd::Complete);
+}

@@ -9,7 +9,8 @@
 //!   must be the same on every backend.
 //! - [`run_lifecycle`] is the container lifecycle the backends' benchmarks time.
 //! - [`require_runc_or_skip`] decides whether a test that needs real runc runs, skips, or (under
-//!   `RTL_REQUIRE_RUNC=1`, as CI sets it) fails because runc is missing.
+//!   `RTL_REQUIRE_RUNC=1`, as CI sets it) fails because runc is missing;
+//!   [`require_youki_or_skip`] the same for youki, the second OCI runtime.
 
 #![warn(missing_docs)]
 
@@ -24,7 +25,10 @@ pub use bundle::{
     BUSYBOX_APPLETS,
 };
 pub use lifecycle::{run_lifecycle, LifecycleSteps, LIFECYCLE_STEPS};
-pub use runc_switch::{require_runc_or_skip, runc_available, runc_required, REQUIRE_RUNC_VAR};
+pub use runc_switch::{
+    require_runc_or_skip, require_youki_or_skip, runc_available, runc_required, youki_path,
+    REQUIRE_RUNC_VAR,
+};
 pub use scripts::{shared_scripts, Script};
 pub use seed_scenario::{
     run_seed_scenario, seed_expected, Listed, SeedOutcome, SEED_EXECS, SEED_INIT,

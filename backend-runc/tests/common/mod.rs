@@ -22,6 +22,28 @@ pub fn plugin() -> &'static plugin::Plugin {
     })
 }
 
+/// Whether this test binary drives youki: the `youki*` test binaries compile the runc tests
+/// again (`#[path]`), with youki as the runtime binary.
+pub fn on_youki() -> bool {
+    env!("CARGO_CRATE_NAME").starts_with("youki")
+}
+
+/// The runtime binary this test binary drives: youki (see [`on_youki`]) or `runc`.
+pub fn runtime_bin() -> PathBuf {
+    if on_youki() {
+        testkit::youki_path().unwrap_or_else(|| PathBuf::from("youki"))
+    } else {
+        PathBuf::from("runc")
+    }
+}
+
+/// Call first in a test that needs the real runtime: runc's checks ([`testkit::require_runc_or_skip`]),
+/// and youki's in the youki binaries (mandatory under `RTL_REQUIRE_RUNC=1` too).
+pub fn require_runc_or_skip(test_name: &str) -> bool {
+    testkit::require_runc_or_skip(test_name)
+        && (!on_youki() || testkit::require_youki_or_skip(test_name).is_some())
+}
+
 /// One test's private runc world: a runc `--root` and a state directory under a temp dir, so
 /// tests run in parallel and leave nothing behind.
 pub struct World {
@@ -42,6 +64,7 @@ impl World {
             .tempdir()
             .unwrap();
         let mut config = serde_json::json!({
+            "runc_path": runtime_bin(),
             "root": tmp.path().join("root"),
             "state_dir": tmp.path().join("state"),
             "drain_grace_ms": 300,
@@ -83,9 +106,9 @@ impl World {
             .unwrap_or_default()
     }
 
-    /// Runs the real runc binary with this world's root.
+    /// Runs the real runtime binary (runc, or youki) with this world's root.
     pub fn runc(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new("runc")
+        std::process::Command::new(runtime_bin())
             .arg("--root")
             .arg(self.root())
             .args(args)
@@ -97,7 +120,7 @@ impl World {
     /// Runs the real runc binary with this world's root and all stdio on `/dev/null` (a
     /// detached container would otherwise hold a captured pipe open).
     pub fn runc_quiet(&self, args: &[&str]) -> bool {
-        std::process::Command::new("runc")
+        std::process::Command::new(runtime_bin())
             .arg("--root")
             .arg(self.root())
             .args(args)
@@ -110,14 +133,15 @@ impl World {
     }
 
     /// A runc wrapper that appends each invocation's arguments to `<tmp>/runc-calls` and then
-    /// runs the real runc.
+    /// runs the real runtime binary.
     pub fn recording_runc(&self) -> (PathBuf, PathBuf) {
         let log = self.tmp.path().join("runc-calls");
         let script = self.script(
             "recording-runc",
             &format!(
-                "#!/bin/sh\necho \"$*\" >> {}\nexec runc \"$@\"\n",
-                log.display()
+                "#!/bin/sh\necho \"$*\" >> {}\nexec {} \"$@\"\n",
+                log.display(),
+                runtime_bin().display()
             ),
         );
         (script, log)
@@ -136,18 +160,22 @@ impl Drop for World {
     /// Force-deletes whatever a test (a failing one, say) left in this world's runc root, so
     /// that no container process outlives the test.
     fn drop(&mut self) {
-        let Ok(out) = std::process::Command::new("runc")
+        // `list` prints a table on both runtimes (youki ignores `-q`): the first column, after
+        // the header.
+        let Ok(out) = std::process::Command::new(runtime_bin())
             .arg("--root")
             .arg(self.root())
-            .args(["list", "-q"])
+            .args(["list"])
             .stdin(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .output()
         else {
             return;
         };
-        for id in String::from_utf8_lossy(&out.stdout).lines() {
-            self.runc_quiet(&["delete", "--force", id.trim()]);
+        for line in String::from_utf8_lossy(&out.stdout).lines().skip(1) {
+            if let Some(id) = line.split_whitespace().next() {
+                self.runc_quiet(&["delete", "--force", id]);
+            }
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::abi::{
     self, Buffer, BytesRef, ContainerHandle, ProcessHandle, ProcessOps, RawExit, RawStdio,
     RuntimeHandle,
 };
+use crate::host::decode;
 use crate::host::loader::PluginInner;
 
 /// A buffer received from the plugin, given back to its `free_buffer` on drop.
@@ -63,18 +64,7 @@ impl PluginInner {
         if status == abi::STATUS_OK {
             return Ok(());
         }
-        Err(
-            serde_json::from_slice::<Error>(err.bytes()).unwrap_or_else(|_| {
-                let kind = ErrorKind::from_code(status).unwrap_or(ErrorKind::Backend);
-                Error::new(
-                    kind,
-                    format!(
-                    "plugin {:?} failed in {method} with status {status} and no readable detail",
-                    self.name
-                ),
-                )
-            }),
-        )
+        Err(decode::call_error(&self.name, method, status, err.bytes()))
     }
 
     /// Makes a call that answers with JSON in its `out` buffer; both buffers are freed
@@ -89,15 +79,7 @@ impl PluginInner {
         let status = call(&mut out, &mut err);
         let out = self.received(out);
         self.check(status, err, method)?;
-        serde_json::from_slice(out.bytes()).map_err(|e| {
-            Error::new(
-                ErrorKind::Backend,
-                format!(
-                    "plugin {:?} answered {method} with invalid JSON: {e}",
-                    self.name
-                ),
-            )
-        })
+        decode::answer(&self.name, method, out.bytes())
     }
 
     /// Makes a call whose only answer is its status.

@@ -1,5 +1,5 @@
-//! Loading a plugin: check the file ([`preflight`](crate::host::preflight)), optionally load
-//! it in a child first ([`probe`](crate::host::probe)), open the library, find the entry
+//! Loading a plugin: check the file ([`crate::host::preflight`]), optionally load
+//! it in a child first ([`crate::host::probe`]), open the library, find the entry
 //! symbol, check the declaration, install the log callback. Libraries are never unloaded.
 
 use std::fmt;
@@ -38,7 +38,7 @@ pub enum LoadError {
         message: String,
     },
     /// The file failed a structural check before the dynamic loader saw it (see
-    /// [`preflight`](crate::host::preflight)): not a regular file, not an ELF shared object
+    /// [`crate::host::preflight`]): not a regular file, not an ELF shared object
     /// for this host, truncated, or a table pointing outside the library.
     #[error("plugin {}: not a loadable library (preflight {check}): {message}", path.display())]
     Malformed {
@@ -52,7 +52,7 @@ pub enum LoadError {
     /// The probe's child did not load the plugin normally (it crashed, exited, or hung and
     /// was killed): the host did not map the library.
     #[error(
-        "plugin {}: the probe process {} while {}{}",
+        "plugin {}: the probe process {} {}{}",
         path.display(),
         failure.what,
         failure.stage,

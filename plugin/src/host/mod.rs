@@ -3,6 +3,7 @@
 //! `runtime-api` traits ([`adapters`]).
 
 pub mod adapters;
+pub mod decode;
 pub mod loader;
 pub mod preflight;
 pub mod probe;

@@ -14,7 +14,7 @@
 //!
 //! # What it guarantees
 //!
-//! When [`run`] passes, for the host's class, byte order and machine:
+//! When [`check`] passes, for the host's class, byte order and machine:
 //! - the path is a regular file (not a directory, FIFO, socket or device: opening it never
 //!   blocks), an ELF shared object (`ET_DYN`, not a position-independent executable);
 //! - every `PT_LOAD` segment's bytes are inside the file (no truncation inside the image), the
@@ -272,6 +272,14 @@ pub(crate) fn open_regular(path: &Path) -> Outcome<File> {
         return refuse(Check::FileType, format!("{what}, not a library file"));
     }
     Ok(file)
+}
+
+/// Runs every check on the file at `path`, looking for the entry symbol `entry` (what
+/// [`load`](crate::load) does before `dlopen`; see the module docs for what passing
+/// guarantees). Reads only what the dynamic loader would read: the headers and the tables the
+/// dynamic section points to, not the code or the debug info.
+pub fn check(path: &Path, entry: &str) -> Outcome<()> {
+    run(open_regular(path)?, entry)
 }
 
 /// Runs every check on the open regular `file`, looking for the entry symbol `entry`.

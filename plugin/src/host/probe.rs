@@ -62,10 +62,10 @@ pub enum Stage {
 impl std::fmt::Display for Stage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Stage::Started => "starting",
-            Stage::Loading => "loading the library",
-            Stage::Loaded => "after loading",
-            Stage::Opening => "opening a runtime",
+            Stage::Started => "while starting",
+            Stage::Loading => "while loading the library",
+            Stage::Loaded => "after loading the library",
+            Stage::Opening => "while opening a runtime",
             Stage::Opened => "after opening a runtime",
         })
     }
@@ -358,9 +358,16 @@ fn drain_now(fd: &mut Option<OwnedFd>, into: &mut Vec<u8>) {
     }
 }
 
+/// The end of the child's stderr, on one line (lines joined with " | "), so that a host's
+/// one-line error stays one line.
 fn tail(bytes: &[u8]) -> String {
     let start = bytes.len().saturating_sub(2000);
-    String::from_utf8_lossy(&bytes[start..]).trim().to_string()
+    String::from_utf8_lossy(&bytes[start..])
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 fn stage_of(stdout: &[u8]) -> Stage {

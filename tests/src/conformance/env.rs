@@ -150,26 +150,28 @@ impl<'a> Env<'a> {
     }
 
     /// Kills (KILL), waits for and deletes everything the case created; says what could not be
-    /// cleaned up.
+    /// cleaned up. A container whose `exists` fails (a backend that cannot read its state) is
+    /// killed and deleted all the same: a failing case must not leave containers or state
+    /// directories behind.
     pub fn cleanup(&self) -> Option<String> {
         let created = std::mem::take(&mut *self.created.lock().unwrap_or_else(|p| p.into_inner()));
         let mut left = Vec::new();
         for c in created {
-            match c.exists() {
+            let exists_error = match c.exists() {
                 Ok(false) => continue,
-                Ok(true) => {}
-                Err(e) => {
-                    left.push(format!("{}: exists: {e}", c.id()));
-                    continue;
-                }
-            }
+                Ok(true) => None,
+                Err(e) => Some(e),
+            };
             let _ = c.kill(Signal::KILL);
             if wait_bounded(Arc::new(Init(c.clone()))).is_none() {
                 left.push(format!("{}: wait hung during cleanup", c.id()));
                 continue;
             }
-            if let Err(e) = c.delete() {
-                left.push(format!("{}: delete: {e}", c.id()));
+            match (c.delete(), exists_error) {
+                (Ok(()), _) => {}
+                (Err(e), _) if e.kind() == ErrorKind::NotFound => {}
+                (Err(e), None) => left.push(format!("{}: delete: {e}", c.id())),
+                (Err(e), Some(x)) => left.push(format!("{}: exists: {x}; delete: {e}", c.id())),
             }
         }
         (!left.is_empty()).then(|| left.join("; "))

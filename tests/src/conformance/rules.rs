@@ -101,12 +101,20 @@ fn nothing_alive(c: &Arc<dyn runtime_api::Container>) -> Result<(), String> {
 
 fn siblings_killed(env: &Env, ns: PidNamespace, suffix: &str) -> Result<(), String> {
     let joined = matches!(ns, PidNamespace::Join(_));
+    // init exits when its stdin ends, which the case closes once the exec runs (a fixed
+    // sleep loses the race when `exec` is slow: youki on a loaded machine).
+    let (stdin, release) =
+        std::os::unix::net::UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
     let c = env.started(
         suffix,
-        BundleBuilder::new(&sh("sleep 1000 & sleep 0.5; exit 5")).pid_namespace(ns),
-        StdioSet::none(),
+        BundleBuilder::new(&sh("sleep 1000 & cat; exit 5")).pid_namespace(ns),
+        StdioSet {
+            stdin: Some(stdin.into()),
+            ..StdioSet::none()
+        },
     )?;
     let e = exec(&c, &sh("sleep 1000 & sleep 1000"), StdioSet::none())?;
+    drop(release);
     let s = wait_init(&c)?;
     ensure!(s == ExitStatus::Exited(5), "init: {s}");
     if joined {
