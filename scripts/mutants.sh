@@ -7,7 +7,8 @@
 #   api    runtime-api's pid namespace decision (runtime-api/src/namespace.rs), tested by
 #          runtime-api's and testkit's tests
 #   sim    backend-sim's init-exit path (World::runtime_reap, rule1_on_init_exit,
-#          outputs_closed, stream_holders), tested by the rule properties (suites)
+#          outputs_closed, stream_holders), tested by backend-sim's tests (cargo-mutants 27
+#          ran only the mutated package's tests when asked for the suites' properties)
 #   runc   backend-runc's container and reaper (src/container.rs, src/reaper.rs), tested by
 #          backend-runc's tests (real runc containers: run as root with runc installed)
 #   stdio  stdio's drain and streams (src/drain.rs, src/stream.rs), tested by stdio's tests
@@ -32,7 +33,7 @@ for g in "${groups[@]}"; do
         --test-package runtime-api --test-package testkit || true ;;
     sim) cargo mutants "${common[@]}" -o "$out" --file backend-sim/src/world.rs \
         --re 'World::(runtime_reap|rule1_on_init_exit|outputs_closed|stream_holders)' \
-        --test-package suites -- --test properties || true ;;
+        --test-package backend-sim || true ;;
     runc) cargo mutants "${common[@]}" -o "$out" --file backend-runc/src/container.rs \
         --file backend-runc/src/reaper.rs --test-package backend-runc || true ;;
     stdio) cargo mutants "${common[@]}" -o "$out" --file stdio/src/drain.rs \

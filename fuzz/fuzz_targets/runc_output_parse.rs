@@ -16,8 +16,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse_ps("fuzz-id", data);
     let log = String::from_utf8_lossy(data);
     if let Some(message) = last_error_message(&log) {
-        let _ = classify(&message, Some(1));
-        let _ = classify(&message, Some(255));
+        let _ = classify("kill", &message, Some(1));
+        let _ = classify("exec", &message, Some(255));
     }
-    let _ = classify(&log, None);
+    let _ = classify("state", &log, None);
 });
