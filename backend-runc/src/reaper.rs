@@ -321,6 +321,11 @@ impl Reaper {
     /// Starts watching `pid`, a child of this process (or a process about to be reparented to
     /// it), and returns the cell its exit status will be delivered to. Works also if the process
     /// has already exited: it stays a zombie until the reaper collects it.
+    /// Whether `pid` is watched (a process of ours: a runc invocation, an init, an exec).
+    pub(crate) fn is_watched(&self, pid: i32) -> bool {
+        lock(&self.registry).watched.contains_key(&pid)
+    }
+
     pub(crate) fn watch(&self, pid: i32) -> io::Result<Arc<ExitCell>> {
         self.watch_as(pid, false)
     }
@@ -334,6 +339,11 @@ impl Reaper {
     }
 
     fn watch_as(&self, pid: i32, foreign: bool) -> io::Result<Arc<ExitCell>> {
+        // Already watched (the same container taken back by the host that made it): one
+        // watch, one cell, shared.
+        if let Some(w) = lock(&self.registry).watched.get(&pid) {
+            return Ok(w.cell.clone());
+        }
         let pidfd = pidfd_open(pid)?;
         let cell = Arc::new(ExitCell::default());
         lock(&self.registry).watched.insert(

@@ -59,6 +59,7 @@ impl RuncRuntime {
     fn runc_state(&self, id: &str) -> Result<Option<ContainerState>> {
         let runc_dir = self.runc.root().join(id);
         let deadline = Instant::now() + self.config.command_timeout();
+        self.wait_foreign_invocations(id, deadline);
         while runc_dir.is_dir()
             && !runc_dir.join("state.json").exists()
             && Instant::now() < deadline
@@ -69,6 +70,40 @@ impl RuncRuntime {
             Ok(out) => state::parse_state(id, &out.stdout).map(Some),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Waits (until `deadline`) for runc invocations on container `id` under our runc root
+    /// that this process did not start: a dead host's `runc create`/`exec`/`delete` still in
+    /// flight, which could otherwise add to the container after recovery looked at it.
+    fn wait_foreign_invocations(&self, id: &str, deadline: Instant) {
+        let Ok(reaper) = Reaper::global() else {
+            return;
+        };
+        let root = self.runc.root().as_os_str().to_string_lossy().into_owned();
+        loop {
+            let foreign: Vec<i32> = procfs::all_processes()
+                .into_iter()
+                .filter(|s| !s.is_zombie() && !reaper.is_watched(s.pid))
+                .filter(|s| {
+                    let argv = procfs::cmdline(s.pid);
+                    argv.first().is_some_and(|a| a.ends_with("runc"))
+                        && argv.windows(2).any(|w| w[0] == "--root" && w[1] == root)
+                        && argv.last().is_some_and(|a| a == id)
+                })
+                .map(|s| s.pid)
+                .collect();
+            if foreign.is_empty() || Instant::now() >= deadline {
+                if !foreign.is_empty() {
+                    tracing::warn!(
+                        container.id = id,
+                        ?foreign,
+                        "runc invocations of another host still running"
+                    );
+                }
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
@@ -173,7 +208,12 @@ impl RuncRuntime {
         let init_pid = dir
             .and_then(|d| read_pid(&d.init_pid_file()).ok())
             .unwrap_or(st.pid);
-        let (claim, sessions, _) = self.claim_for(id, init_pid, dir)?;
+        let (claim, mut sessions, _) = self.claim_for(id, init_pid, dir)?;
+        // The container's own pid namespace, if it has one: every zombie child of ours in it
+        // is the container's (a dead host's half-done exec, say), and its init cannot finish
+        // dying until they are reaped.
+        let ns_of = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/pid")).ok();
+        let own_ns = ns_of(&init_pid.to_string()).filter(|ns| Some(ns) != ns_of("self").as_ref());
         if st.status == Status::Paused {
             // A frozen cgroup cannot act on SIGKILL; thaw it first.
             if let Err(e) = self.runc.run(&Command::Resume { id: id.to_string() }) {
@@ -189,7 +229,7 @@ impl RuncRuntime {
                 Ok(out) => state::parse_ps(id, &out.stdout).unwrap_or_default(),
                 Err(_) => Vec::new(),
             };
-            if first && st.pid > 0 {
+            if st.pid > 0 {
                 listed.push(st.pid);
             }
             let live: Vec<i32> = listed
@@ -200,7 +240,35 @@ impl RuncRuntime {
             if live.is_empty() && !first {
                 break;
             }
-            claim.add_pids(&listed);
+            let covered = claim.add_pids(&listed);
+            // Sessions made since the claim: execs whose `runc exec` (of a dead host) ended
+            // after we looked (their pid files), and session leaders in the cgroup. Their
+            // zombies must be reaped, or a pid-namespace init cannot finish dying.
+            let leaders = covered.iter().filter(|s| s.session == s.pid).map(|s| s.pid);
+            let from_files = dir.map(|d| d.exec_pids().0).unwrap_or_default();
+            for sid in leaders.chain(from_files) {
+                if sessions.insert(sid) {
+                    claim.add_session(sid);
+                }
+            }
+            if !first && !live.is_empty() {
+                // A round's `kill --all` left these alive (runc may judge the container
+                // stopped while a dead host's `runc exec` is half done): kill them directly,
+                // each only if it is still the process listed (same start time).
+                for s in covered.iter().filter(|s| live.contains(&s.pid)) {
+                    if procfs::stat(s.pid).is_some_and(|now| now.start == s.start) {
+                        tracing::warn!(
+                            container.id = id,
+                            pid = s.pid,
+                            "killing a process kill --all missed"
+                        );
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(s.pid),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
+                }
+            }
             if !live.is_empty() {
                 match self.runc.run(&Command::Kill(KillOpts {
                     id: id.to_string(),
@@ -212,11 +280,44 @@ impl RuncRuntime {
                     Err(e) => return Err(e),
                 }
             }
-            if let Err(alive) = wait_gone(&claim, &listed, &sessions, deadline) {
+            let round = (Instant::now() + Duration::from_millis(500)).min(deadline);
+            if let Err(alive) = wait_gone(&claim, &listed, &sessions, own_ns.as_deref(), round) {
+                if Instant::now() < deadline {
+                    first = false;
+                    continue;
+                }
+                let seen: Vec<String> = alive
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{p} {:?} {:?} {:?} {:?}",
+                            procfs::stat(*p).map(|s| s.state),
+                            procfs::cmdline(*p),
+                            std::fs::read_to_string(format!("/proc/{p}/status"))
+                                .ok()
+                                .map(|t| t
+                                    .lines()
+                                    .filter(|l| l.starts_with("Sig")
+                                        || l.starts_with("NSpid")
+                                        || l.starts_with("PPid"))
+                                    .collect::<Vec<_>>()
+                                    .join(";")),
+                            std::fs::read_to_string(format!(
+                                "/sys/fs/cgroup/freezer/{id}/freezer.state"
+                            ))
+                        )
+                    })
+                    .collect();
+                let me = std::process::id() as i32;
+                let zombies: Vec<(i32, i32, i32, i32)> = procfs::all_processes()
+                    .into_iter()
+                    .filter(|s| s.is_zombie())
+                    .map(|s| (s.pid, s.ppid, s.session, s.pgrp))
+                    .collect();
                 return Err(Error::for_container(
                     ErrorKind::Backend,
                     id,
-                    format!("processes {alive:?} still alive after kill --all"),
+                    format!("processes still alive after kill --all: {seen:?}; me {me}; zombies (pid, ppid, sid, pgrp) {zombies:?}"),
                 ));
             }
             first = false;
@@ -230,7 +331,13 @@ impl RuncRuntime {
             Err(e) => return Err(e),
         }
         // runc delete can leave our zombies behind (a killed init that is our child).
-        claim.reaper().reap_orphans();
+        let _ = wait_gone(
+            &claim,
+            &[],
+            &sessions,
+            own_ns.as_deref(),
+            Instant::now() + Duration::from_secs(2),
+        );
         Ok(())
     }
 
@@ -382,11 +489,23 @@ fn wait_gone(
     claim: &Claim,
     listed: &[i32],
     sessions: &BTreeSet<i32>,
+    ns: Option<&std::path::Path>,
     deadline: Instant,
 ) -> std::result::Result<(), Vec<i32>> {
     let reaper = claim.reaper();
     let me = std::process::id() as i32;
     loop {
+        if let Some(ns) = ns {
+            let in_ns: Vec<i32> = procfs::children_of(me)
+                .into_iter()
+                .filter(|c| c.is_zombie())
+                .filter(|c| {
+                    std::fs::read_link(format!("/proc/{}/ns/pid", c.pid)).is_ok_and(|l| l == ns)
+                })
+                .map(|c| c.pid)
+                .collect();
+            claim.add_pids(&in_ns);
+        }
         reaper.reap_orphans();
         let alive: Vec<i32> = listed
             .iter()

@@ -222,3 +222,155 @@ fn bad_input_is_refused_with_its_kind_and_touches_nothing() {
     );
     assert_eq!(rt.list_container_states().unwrap().len(), 1);
 }
+
+/// A small deterministic generator for the fault points (splitmix64).
+fn next(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The steps of the lifecycle a host goes through before it crashes.
+const STEPS: [&str; 8] = [
+    "create",
+    "start",
+    "exec",
+    "exec_wait",
+    "pause",
+    "resume",
+    "kill",
+    "wait",
+];
+
+/// One host's lifecycle, crashing after `crash_after` steps (during `wait` when the crash
+/// point is the last step: a thread blocks in `wait` while the host crashes).
+fn crash_during_lifecycle(
+    rt: &backend_sim::SimRuntime,
+    id: &str,
+    crash_after: usize,
+    b: &std::path::Path,
+) {
+    let mut c = None;
+    let mut waiter = None;
+    for (i, step) in STEPS.iter().enumerate() {
+        if i == crash_after {
+            break;
+        }
+        match *step {
+            "create" => {
+                c = Some(std::sync::Arc::<dyn runtime_api::Container>::from(
+                    rt.create_container("sb", id, b, StdioSet::none()).unwrap(),
+                ))
+            }
+            "start" => c.as_ref().unwrap().start().unwrap(),
+            "exec" => {
+                let p = c
+                    .as_ref()
+                    .unwrap()
+                    .exec(
+                        &testkit::exec_process(&["sh", "-c", "sleep 1000 &"], false),
+                        StdioSet::none(),
+                    )
+                    .unwrap();
+                std::mem::forget(p);
+            }
+            "exec_wait" => {
+                let (st, _, _, _) =
+                    run_exec(c.as_ref().unwrap().as_ref(), &["sh", "-c", "exit 2"], None);
+                assert_eq!(st, ExitStatus::Exited(2));
+            }
+            "pause" => c.as_ref().unwrap().pause().unwrap(),
+            "resume" => c.as_ref().unwrap().resume().unwrap(),
+            "kill" => c.as_ref().unwrap().kill(Signal::TERM).unwrap(),
+            "wait" => {
+                let c = c.clone().unwrap();
+                waiter = Some(std::thread::spawn(move || c.wait()));
+            }
+            _ => unreachable!(),
+        }
+    }
+    ext(rt, "crash_host", no_params());
+    // The handles vanish with their host (a blocked `wait` of the dead host returns once the
+    // new host has ended the init; what it answers is nobody's business any more).
+    drop(c);
+    if let Some(w) = waiter {
+        std::mem::forget(w);
+    }
+}
+
+/// Kills the init; an init that exited meanwhile (a TERM the crashed host sent, handled after
+/// a resume) answers `NotRunning`, which is fine.
+fn kill_unless_exited(c: &dyn runtime_api::Container, ctx: &str) {
+    if let Err(e) = c.kill(Signal::KILL) {
+        assert_eq!(e.kind(), ErrorKind::NotRunning, "{ctx}: {e}");
+    }
+}
+
+#[test]
+fn fault_a_host_crashing_at_a_generated_point_leaves_nothing_after_recovery() {
+    let runs: u64 = std::env::var("RTL_SIM_FAULT_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let seed: u64 = std::env::var("RTL_SIM_FAULT_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5eed);
+    let bundles = [
+        light_bundle(&["sh", "-c", "sleep 1000"], PidNamespace::Own, None),
+        light_bundle(&["sh", "-c", "sleep 1000"], PidNamespace::Host, None),
+        light_bundle(
+            &["sh", "-c", "trap 'exit 7' TERM; sleep 1000"],
+            PidNamespace::Host,
+            None,
+        ),
+    ];
+    let started = std::time::Instant::now();
+    let (mut taken_back, mut force_deleted) = (0u64, 0u64);
+    let mut rng = seed;
+    for run in 0..runs {
+        let rt = sim(next(&mut rng));
+        let id = format!("f{run}");
+        let crash_after = (next(&mut rng) % (STEPS.len() as u64 + 1)) as usize;
+        let b = &bundles[(next(&mut rng) % bundles.len() as u64) as usize];
+        crash_during_lifecycle(&rt, &id, crash_after, b.path());
+        let ctx = format!("run {run} (seed {seed}, crash after {crash_after} steps)");
+        // The new host: takes back (every other run) or cleans up what it finds.
+        for st in rt.list_container_states().unwrap() {
+            if next(&mut rng) % 2 == 0 {
+                let c = rt.open_container(&st.id).unwrap();
+                match c.state().unwrap().status {
+                    Status::Created => {}
+                    Status::Paused => {
+                        c.resume().unwrap();
+                        kill_unless_exited(c.as_ref(), &ctx);
+                    }
+                    Status::Running => kill_unless_exited(c.as_ref(), &ctx),
+                    _ => {}
+                }
+                if c.state().unwrap().status != Status::Created {
+                    assert_eq!(c.wait().unwrap(), ExitStatus::Unknown, "{ctx}");
+                }
+                c.delete().unwrap();
+                taken_back += 1;
+            } else {
+                rt.force_delete(&st.id).unwrap();
+                force_deleted += 1;
+            }
+        }
+        assert!(rt.list_container_states().unwrap().is_empty(), "{ctx}");
+        let left = world_processes_of(&rt, &id);
+        assert!(left.is_empty(), "{ctx}: leftover processes {left:?}");
+        // The id is free again.
+        rt.create_container("sb", &id, bundles[0].path(), StdioSet::none())
+            .unwrap()
+            .delete()
+            .unwrap();
+    }
+    eprintln!(
+        "sim fault runs: {runs} (seed {seed}), {taken_back} taken back, {force_deleted} force-deleted, 0 leftovers, {:.2?}",
+        started.elapsed()
+    );
+}

@@ -16,6 +16,7 @@ pub mod exec;
 pub mod lifecycle;
 pub mod listing;
 pub mod pause;
+pub mod recovery;
 pub mod rules;
 pub mod stdio;
 pub mod tty;
@@ -64,6 +65,7 @@ pub fn cases() -> Vec<Case> {
     all.extend(listing::cases());
     all.extend(errors::cases());
     all.extend(rules::cases());
+    all.extend(recovery::cases());
     all
 }
 
