@@ -75,6 +75,12 @@ impl Shared {
         }
     }
 
+    /// Makes exec numbers start after `n`: the state directory of a taken-back container holds
+    /// the files of the execs of the host that created it.
+    pub fn skip_exec_numbers(&self, n: u64) {
+        self.next_exec.store(n + 1, Ordering::Relaxed);
+    }
+
     pub fn forget_exec(&self, core: &Arc<ProcCore>) {
         lock(&self.execs).retain(|e| !Arc::ptr_eq(e, core));
     }

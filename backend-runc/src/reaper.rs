@@ -76,6 +76,14 @@ impl ExitCell {
         }
     }
 
+    /// A cell already holding `status` (a process known to have exited before anyone
+    /// watched it, such as the dead init of a taken-back container).
+    pub fn done(status: ExitStatus) -> Arc<ExitCell> {
+        let cell = Arc::new(ExitCell::default());
+        cell.set(status);
+        cell
+    }
+
     /// The status if the process has exited and been reaped.
     pub fn get(&self) -> Option<ExitStatus> {
         *lock(&self.status)
@@ -113,6 +121,9 @@ impl ExitCell {
 struct Watch {
     pidfd: OwnedFd,
     cell: Arc<ExitCell>,
+    /// Watched without being known to be our child (the init of a taken-back container):
+    /// when `waitpid` finds no child, the exit is [`ExitStatus::Unknown`], not an error.
+    foreign: bool,
 }
 
 /// The processes one session or process group claim covers: the members seen at the last
@@ -311,6 +322,18 @@ impl Reaper {
     /// it), and returns the cell its exit status will be delivered to. Works also if the process
     /// has already exited: it stays a zombie until the reaper collects it.
     pub(crate) fn watch(&self, pid: i32) -> io::Result<Arc<ExitCell>> {
+        self.watch_as(pid, false)
+    }
+
+    /// Starts watching `pid`, a process that need not be our child (the init of a container
+    /// another host created). Its pidfd says when it exits; if it is our child after all (it
+    /// was reparented to this subreaper), the reaper reaps it and delivers the real status,
+    /// else it delivers [`ExitStatus::Unknown`]: only the parent learns how a process ended.
+    pub(crate) fn watch_foreign(&self, pid: i32) -> io::Result<Arc<ExitCell>> {
+        self.watch_as(pid, true)
+    }
+
+    fn watch_as(&self, pid: i32, foreign: bool) -> io::Result<Arc<ExitCell>> {
         let pidfd = pidfd_open(pid)?;
         let cell = Arc::new(ExitCell::default());
         lock(&self.registry).watched.insert(
@@ -318,6 +341,7 @@ impl Reaper {
             Watch {
                 pidfd,
                 cell: cell.clone(),
+                foreign,
             },
         );
         self.wake();
@@ -633,8 +657,17 @@ impl Reaper {
                 // Not our child (or already reaped by someone doing a blind waitpid(-1), which
                 // the crate docs forbid). The status is lost; report the process as killed so
                 // that waiters do not hang.
-                tracing::error!(pid, error = %err, "cannot reap a watched process; its exit status is lost");
-                (ExitStatus::Signaled(Signal::KILL), w)
+                if w.as_ref().is_some_and(|w| w.foreign) && err.raw_os_error() == Some(libc::ECHILD)
+                {
+                    tracing::debug!(
+                        pid,
+                        "a process that is not our child exited; its status is unknown"
+                    );
+                    (ExitStatus::Unknown, w)
+                } else {
+                    tracing::error!(pid, error = %err, "cannot reap a watched process; its exit status is lost");
+                    (ExitStatus::Signaled(Signal::KILL), w)
+                }
             }
         };
         // Outside the lock: exit callbacks may end relays.

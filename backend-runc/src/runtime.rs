@@ -22,9 +22,9 @@ use crate::statedir::{read_pid, StateDir};
 
 /// The runc backend. `Send + Sync`; one value serves any number of containers.
 pub struct RuncRuntime {
-    config: Config,
-    runc: Arc<Runc>,
-    relay_config: RelayConfig,
+    pub(crate) config: Config,
+    pub(crate) runc: Arc<Runc>,
+    pub(crate) relay_config: RelayConfig,
 }
 
 /// Opens the backend: checks the configuration, creates the state directory (0700), starts
@@ -115,7 +115,9 @@ impl RuncRuntime {
             .as_ref()
             .and_then(|p| p.terminal())
             .unwrap_or(false);
-        let dir = StateDir::create(&self.config.state_dir, id)?;
+        // Held until create returns: recovery on other hosts leaves a container alone while
+        // its create runs (see `recovery`). A stale directory of a dead host is removed here.
+        let (dir, _lock) = self.claim_state_dir(id)?;
         match self.create_in(id, bundle, terminal, stdio, &dir) {
             Ok((pid, cell, relay, claim)) => {
                 let init = Arc::new(ProcCore::new(pid, cell, relay));
@@ -191,7 +193,7 @@ impl RuncRuntime {
             Ok(x) => x,
             Err(m) => {
                 pending.abandon();
-                self.force_delete(id);
+                self.cleanup_failed_create(id);
                 return Err(Error::for_container(ErrorKind::Backend, id, m));
             }
         };
@@ -200,7 +202,7 @@ impl RuncRuntime {
         match pending.complete(&self.relay_config) {
             Ok(relay) => Ok((pid, cell, relay, claim)),
             Err(e) => {
-                self.force_delete(id);
+                self.cleanup_failed_create(id);
                 let _ = cell.wait_timeout(std::time::Duration::from_secs(10));
                 reaper.reap_orphans();
                 Err(e.with_container(id))
@@ -218,7 +220,7 @@ impl RuncRuntime {
                 .map(|s| s.pid)
                 .filter(|p| *p > 0)
         });
-        self.force_delete(id);
+        self.cleanup_failed_create(id);
         let (Some(pid), Ok(reaper)) = (pid, Reaper::global()) else {
             return;
         };
@@ -231,7 +233,7 @@ impl RuncRuntime {
     }
 
     /// Best-effort `runc delete --force` after a create that failed half-way.
-    fn force_delete(&self, id: &str) {
+    fn cleanup_failed_create(&self, id: &str) {
         let cmd = Command::Delete(DeleteOpts {
             id: id.to_string(),
             force: true,
@@ -273,5 +275,13 @@ impl Runtime for RuncRuntime {
         }
         states.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(states)
+    }
+
+    fn open_container(&self, id: &str) -> Result<Box<dyn Container>> {
+        Ok(Box::new(self.take_back(id)?))
+    }
+
+    fn force_delete(&self, id: &str) -> Result<()> {
+        self.force_remove(id)
     }
 }

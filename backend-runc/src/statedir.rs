@@ -43,8 +43,73 @@ impl StateDir {
         }
     }
 
+    /// The existing directory `<base>/<id>` of a container another host made, or `None`
+    /// if there is none. `id` must have been validated.
+    pub fn existing(base: &Path, id: &str) -> Option<StateDir> {
+        let path = base.join(id);
+        path.is_dir().then_some(StateDir { path })
+    }
+
+    /// Takes the directory's lock (`flock`, exclusive), held by a host for as long as it
+    /// creates the container, and by recovery while it judges or removes the directory. The
+    /// kernel drops it when its holder dies, so a dead host's lock never blocks. Waits up to
+    /// `timeout`; `Ok(None)` when the holder kept it that long. Fails with `NotFound` when
+    /// the directory is gone (or was replaced) by the time the lock was taken.
+    pub fn lock(&self, timeout: std::time::Duration) -> io::Result<Option<DirLock>> {
+        use std::os::unix::fs::MetadataExt;
+        let file = fs::File::open(&self.path)?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            match nix::fcntl::Flock::lock(
+                file.try_clone()?,
+                nix::fcntl::FlockArg::LockExclusiveNonblock,
+            ) {
+                Ok(flock) => {
+                    let held = file.metadata()?;
+                    let now = fs::metadata(&self.path)?;
+                    if (held.dev(), held.ino()) != (now.dev(), now.ino()) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::NotFound,
+                            "the state directory was replaced",
+                        ));
+                    }
+                    return Ok(Some(DirLock { _flock: flock }));
+                }
+                Err((_, nix::errno::Errno::EWOULDBLOCK)) => {}
+                Err((_, e)) => return Err(e.into()),
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// The pids in the exec pid files (`exec-N.pid`) and the highest `N` seen.
+    pub fn exec_pids(&self) -> (Vec<i32>, u64) {
+        let mut pids = Vec::new();
+        let mut max = 0;
+        for entry in fs::read_dir(&self.path).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let Some(n) = name
+                .strip_prefix("exec-")
+                .and_then(|r| r.strip_suffix(".pid").or_else(|| r.strip_suffix(".json")))
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            max = max.max(n);
+            if name.ends_with(".pid") {
+                if let Ok(pid) = read_pid(&entry.path()) {
+                    pids.push(pid);
+                }
+            }
+        }
+        (pids, max)
+    }
+
     /// The directory.
-    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -81,6 +146,12 @@ impl StateDir {
             _ => Ok(()),
         }
     }
+}
+
+/// The lock of a state directory (see [`StateDir::lock`]); released on drop.
+#[derive(Debug)]
+pub(crate) struct DirLock {
+    _flock: nix::fcntl::Flock<fs::File>,
 }
 
 fn ensure_base(base: &Path) -> io::Result<()> {

@@ -3,7 +3,7 @@
 
 use crate::kernel::{ProcState, Program, RUNTIME_PID};
 use crate::process::{relay_report, resize, wait_process, SimProcess};
-use crate::shell::{Redirect, Script, Shell, Utility};
+use crate::shell::{Script, Shell, Utility};
 use crate::sim::Shared;
 use crate::world::{RtProc, World};
 use runtime_api::{
@@ -18,6 +18,12 @@ pub struct SimContainer {
     pub(crate) shared: Arc<Shared>,
     pub(crate) id: String,
     pub(crate) init: i32,
+    /// The host generation this handle belongs to: after a simulated host crash, handles of
+    /// the crashed host find nothing (`NotFound`), as if they had vanished with it.
+    pub(crate) gen: u64,
+    /// Made by `open_container`: the init's stdio is not reattached and its exit status is
+    /// not known (`ExitStatus::Unknown`).
+    pub(crate) taken_back: bool,
 }
 
 /// The command line of a hidden child started by the `child_holds_stdio` fault.
@@ -79,7 +85,7 @@ impl World {
             return;
         }
         let argv: Vec<String> = HOLDER_ARGV.iter().map(|s| s.to_string()).collect();
-        if let Some(child) = self.fork(pid, argv, Program::Gone, Redirect::None) {
+        if let Some(child) = self.fork(pid, argv, Program::Gone) {
             self.trace.record(
                 self.clock.now(),
                 child,
@@ -119,11 +125,25 @@ impl World {
         Ok(())
     }
 
+    /// The processes of a container, as the runc backend lists them: the live members of its
+    /// cgroup, and (with `zombies`) the zombies whose parent is one of those. (On cgroup v1 a
+    /// task leaves `cgroup.procs` when it exits, so runc finds zombies by parent: a zombie
+    /// adopted by another container's init — a joined pid namespace — is that container's.)
     fn process_infos(&self, cgroup: &str, zombies: bool) -> Vec<ProcessInfo> {
-        self.cgroup_all(cgroup)
-            .into_iter()
+        let live: Vec<i32> = self.cgroup_live(cgroup);
+        let mut pids = live.clone();
+        if zombies {
+            pids.extend(
+                self.kernel
+                    .procs
+                    .values()
+                    .filter(|p| p.state != ProcState::Alive && live.contains(&p.ppid))
+                    .map(|p| p.pid),
+            );
+            pids.sort_unstable();
+        }
+        pids.into_iter()
             .filter_map(|pid| self.kernel.procs.get(&pid))
-            .filter(|p| zombies || p.state == ProcState::Alive)
             .map(|p| {
                 let zombie = p.state != ProcState::Alive;
                 ProcessInfo {
@@ -142,7 +162,7 @@ impl SimContainer {
         Error::for_container(kind, &self.id, msg)
     }
 
-    fn missing(&self) -> Error {
+    pub(crate) fn missing(&self) -> Error {
         self.err(ErrorKind::NotFound, "container does not exist")
     }
 
@@ -153,7 +173,7 @@ impl SimContainer {
         let c = g
             .containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         if c.status != from {
             return Err(self.err(ErrorKind::NotRunning, refusal));
@@ -197,6 +217,9 @@ impl Process for SimContainer {
     }
 
     fn wait(&self) -> Result<ExitStatus> {
+        if self.taken_back {
+            return crate::recovery::wait_taken_back(self);
+        }
         wait_process(&self.shared, &self.id, self.init)
     }
 
@@ -205,7 +228,7 @@ impl Process for SimContainer {
         let Some(c) = g.containers.get(&self.id) else {
             return Err(self.missing());
         };
-        if c.init_pid != self.init {
+        if c.init_pid != self.init || c.host_gen != self.gen {
             return Err(self.missing());
         }
         match c.status {
@@ -248,6 +271,10 @@ impl Process for SimContainer {
     }
 
     fn relay_report(&self) -> Option<RelayReport> {
+        if self.taken_back {
+            // The init's old stdio went with the host that made it.
+            return None;
+        }
         relay_report(&self.shared, self.init)
     }
 }
@@ -261,7 +288,7 @@ impl Container for SimContainer {
         let g = self.shared.settled();
         Ok(g.containers
             .get(&self.id)
-            .is_some_and(|c| c.init_pid == self.init))
+            .is_some_and(|c| c.init_pid == self.init && c.host_gen == self.gen))
     }
 
     fn start(&self) -> Result<()> {
@@ -269,7 +296,7 @@ impl Container for SimContainer {
         let c = g
             .containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         if c.status != Status::Created {
             return Err(self.err(
@@ -312,7 +339,7 @@ impl Container for SimContainer {
         let c = g
             .containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         let (ns, cgroup) = (c.ns, c.cgroup.clone());
         if c.status == Status::Stopped || !g.is_alive(self.init) {
@@ -353,7 +380,7 @@ impl Container for SimContainer {
         let mut g = self.shared.settled();
         g.containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         if !signal.is_valid() {
             return Err(self.err(
@@ -385,7 +412,7 @@ impl Container for SimContainer {
         let g = self.shared.settled();
         g.containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         g.container_state(&self.id).ok_or_else(|| self.missing())
     }
@@ -395,7 +422,7 @@ impl Container for SimContainer {
         let c = g
             .containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         Ok(g.process_infos(&c.cgroup, false))
     }
@@ -405,7 +432,7 @@ impl Container for SimContainer {
         let c = g
             .containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         Ok(g.process_infos(&c.cgroup, true))
     }
@@ -419,7 +446,7 @@ impl Container for SimContainer {
         let c = g
             .containers
             .get(&self.id)
-            .filter(|c| c.init_pid == self.init)
+            .filter(|c| c.init_pid == self.init && c.host_gen == self.gen)
             .ok_or_else(|| self.missing())?;
         if c.status == Status::Stopped {
             return Err(self.err(ErrorKind::NotRunning, "container not running"));

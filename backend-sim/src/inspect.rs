@@ -17,6 +17,7 @@
 //! | `kill_all_count` | `{"id"}` | `{"count": n}` cgroup-wide kills issued for that container |
 //! | `relay_facts` | `{"pid"}` | `{"exited_at_ns","eof_at_ns":[out,err],"written":[out,err],"grace_ns","cut"}` or `null` |
 //! | `check_rules` | – | `{"violations": ["rule 1: ...", ...]}` (non-empty only under a mutation) |
+//! | `crash_host` | – | simulates a crash of the host: every handle vanishes, relays are cut, the world stays; `{"containers": n}` left behind (see `open_container`) |
 //!
 //! A process snapshot is `{"pid","ppid","ns","ns_pid","ns_init","cgroup","container","argv",
 //! "state":"alive"|"stopped"|"zombie","exit":status|null,"created_by_runtime"}`.
@@ -202,6 +203,7 @@ pub(crate) fn extension(rt: &SimRuntime, method: &str, params: &Value) -> Result
     let to_value = |v: &dyn erased::Ser| v.to_json();
     Ok(match method {
         "seed" => json!({"seed": rt.seed()}),
+        "crash_host" => json!({"containers": rt.crash_host()}),
         "clock" => json!({"now_ns": rt.now().as_nanos() as u64}),
         "advance" => {
             let d = if let Some(ns) = params.get("ns").and_then(Value::as_u64) {

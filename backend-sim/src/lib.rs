@@ -63,23 +63,35 @@
 //! # Shell subset ([`shell`])
 //!
 //! A process's `args` must be `["sh", "-c", SCRIPT]` (also `/bin/sh`, `ash`) or a single
-//! command of the subset (`["sleep", "5"]`). The script language:
+//! command of the subset (`["sleep", "5"]`). The script language, each construct checked
+//! against Debian's busybox ash on runc (the shared scripts in `testkit/scripts.json`):
 //!
-//! - lists: `;`, newlines, `&` (background job, a forked subshell), `&&`, `||`; `#` comments;
-//! - words: plain, `'single'`, `"double"` (with `\` escapes), `\x`; parameters `$!` (last
-//!   background pid), `$?` (last status), `$$` (the shell's pid in its namespace);
-//! - redirections: `>&2`, `1>&2` (stdout to stderr), `2>&1` (stderr to stdout);
-//! - builtins: `echo [-n] [-e] ...`, `printf FORMAT [ARG...]` (`%s %b %c %d %i %u %x %o %%`,
-//!   widths, `\n \t \\ \0NNN` escapes, format reused for extra arguments), `exit [N]`,
-//!   `true`, `false`, `:`, `kill [-SIG | -N | -s SIG] PID|%N|$!|$$ ...`,
-//!   `trap 'ACTION' SIG...` (also `trap '' SIG` to ignore, `trap - SIG` to reset, `EXIT`),
-//!   `wait [PID|%N ...]`;
-//! - programs (forked, or exec'd when last in the script and no trap was set, as busybox ash
-//!   does): `sleep N[s|m|h|d]...` (fractions allowed), `cat` (stdin to stdout; `cat -`),
-//!   `head -c N /dev/zero`.
+//! - lists: `;`, newlines, `&` (background job, a forked subshell), `&&`, `||`, `!`;
+//!   pipelines `a | b | c` (every command a forked child shell, connected by simulated pipes
+//!   of 64 KiB); `#` comments;
+//! - compound commands: `if/elif/else/fi`, `while`/`until ... do ... done`,
+//!   `for NAME in WORDS; do ... done`, `case WORD in PAT|PAT) ...;; esac` (patterns with `*`
+//!   and `?`), `{ list; }`, subshells `( list )`; `break`, `continue`;
+//! - words: plain, `'single'`, `"double"` (with `\` escapes), `\x`; variables (`X=1`, `$X`,
+//!   `${X}`; unquoted expansions are split on blanks), `$!` (last background pid), `$?` (last
+//!   status), `$$` (the shell's pid in its namespace);
+//! - redirections of fds 0-2 on any command: `> FILE`, `>> FILE`, `< FILE`, `>&N`, `<&N`
+//!   (`2>&1`, `>&2`, `>/dev/null`); files live in memory, one tree per container, in the
+//!   busybox rootfs's directories (`/tmp`, `/root`, ...), plus `/dev/null` and `/dev/zero`;
+//! - builtins (no process): `echo [-n] [-e] ...`, `printf FORMAT [ARG...]` (`%s %b %c %d %i
+//!   %u %x %o %%`, widths, `\n \t \\ \0NNN` escapes, format reused for extra arguments),
+//!   `read [-r] NAME...` (one line, as ash reads it), `test`/`[` (`-n -z -e -f -d -s`, `= !=
+//!   -eq -ne -lt -le -gt -ge`, `!`, up to four arguments), `exit [N]`, `true`, `false`, `:`,
+//!   `kill [-SIG | -N | -s SIG] PID|%N|$!|$$ ...`, `trap 'ACTION' SIG...` (also `trap ''
+//!   SIG` to ignore, `trap - SIG` to reset, `EXIT`), `wait [PID|%N ...]`, `exec [PROGRAM
+//!   ARGS]` (with only redirections: applies them to the shell itself);
+//! - programs (forked, or exec'd as busybox ash does when they are the last thing the shell
+//!   does and no trap handler was ever set: see [`shell::interp`]): `sleep N[s|m|h|d]...`
+//!   (fractions allowed), `cat [FILE|-]...`, `head [-n N | -c N] [FILE]`.
 //!
-//! Anything else — pipes, file redirections, other parameters or commands, keywords,
-//! substitutions, globs — is refused at `create`/`exec` with
+//! Anything else — other commands or options, positional parameters, other parameter
+//! expansions, command substitution, arithmetic, here-documents, globbing outside `case`,
+//! functions, fds above 2, `/proc` and `/sys` — is refused at `create`/`exec` with
 //! [`InvalidSpec`](runtime_api::ErrorKind::InvalidSpec) naming the unsupported word.
 //!
 //! # Output and relays ([`relay`])
@@ -110,6 +122,7 @@ pub mod fault;
 pub mod inspect;
 pub mod kernel;
 mod process;
+mod recovery;
 pub mod relay;
 pub mod rng;
 mod runtime;

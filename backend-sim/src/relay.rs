@@ -9,7 +9,7 @@
 
 use crate::fault::{self, PeerFault};
 use crate::kernel::file::set_nonblocking;
-use crate::kernel::{FileKind, Slots, StreamFd};
+use crate::kernel::{Fd, FileKind, Slots, StreamFd};
 use crate::world::World;
 use runtime_api::{ConsoleSize, Error, ErrorKind, RelayReport, Result, StdioSet};
 use std::os::fd::OwnedFd;
@@ -158,12 +158,12 @@ impl World {
                 .map_err(|e| io_err("starting the tty relay", e))?;
             let resizer = relay.resizer();
             let id = self.new_stream();
-            let file = Some(Arc::new(StreamFd {
+            let file = Some(Fd::Stream(Arc::new(StreamFd {
                 fd: slave,
                 kind: FileKind::Tty,
                 id,
                 input_connected,
-            }));
+            })));
             let slots = Slots {
                 stdin: self.hold(&file),
                 stdout: self.hold(&file),
@@ -202,16 +202,24 @@ impl World {
                 set_nonblocking(&fd).map_err(|e| io_err("stdio pipe", e))?;
             }
             let id = self.new_stream();
-            files.push(Some(Arc::new(StreamFd {
+            files.push(Some(Fd::Stream(Arc::new(StreamFd {
                 fd,
                 kind,
                 id,
                 input_connected: kind == FileKind::Pipe,
-            })));
+            }))));
         }
         let out_streams = [
-            files[1].as_ref().map(|f| f.id).unwrap_or_default(),
-            files[2].as_ref().map(|f| f.id).unwrap_or_default(),
+            files[1]
+                .as_ref()
+                .and_then(Fd::stream)
+                .map(|f| f.id)
+                .unwrap_or_default(),
+            files[2]
+                .as_ref()
+                .and_then(Fd::stream)
+                .map(|f| f.id)
+                .unwrap_or_default(),
         ];
         let slots = Slots {
             stdin: self.hold(&files[0]),

@@ -209,6 +209,7 @@ impl Runtime for SimRuntime {
             stdio,
             true,
         )?;
+        let host_gen = g.host_gen;
         g.containers.insert(
             id.to_string(),
             ContainerRec {
@@ -221,8 +222,12 @@ impl Runtime for SimRuntime {
                 init_pid: init,
                 status: Status::Created,
                 created_at: now,
+                host_gen,
+                orphaned: false,
+                rule1_pending: false,
             },
         );
+        let gen = g.host_gen;
         g.settle();
         drop(g);
         self.shared.notify();
@@ -230,6 +235,8 @@ impl Runtime for SimRuntime {
             shared: self.shared.clone(),
             id: id.to_string(),
             init,
+            gen,
+            taken_back: false,
         }))
     }
 
@@ -239,6 +246,14 @@ impl Runtime for SimRuntime {
             .keys()
             .filter_map(|id| g.container_state(id))
             .collect())
+    }
+
+    fn open_container(&self, id: &str) -> Result<Box<dyn Container>> {
+        Ok(Box::new(self.take_back(id)?))
+    }
+
+    fn force_delete(&self, id: &str) -> Result<()> {
+        self.force_remove(id)
     }
 
     fn extension(&self, method: &str, params: &serde_json::Value) -> Result<serde_json::Value> {

@@ -8,12 +8,13 @@
 //! interleave differently under different seeds and identically under the same seed.
 
 use crate::clock::Instant;
-use crate::kernel::file::{try_read, ReadResult};
-use crate::kernel::{ProcState, Program, StreamFd};
-use crate::shell::{ForkFailed, Outcome, Redirect, Script, Shell, ShellEnv, Stream, Utility};
+use crate::kernel::file::Flush;
+use crate::kernel::file::ReadResult;
+use crate::kernel::Fd;
+use crate::kernel::{Input, ProcState, Program, StreamFd};
+use crate::shell::{ForkFailed, LineRead, Outcome, Resolved, Shell, ShellEnv, Stream, Utility};
 use crate::world::World;
 use runtime_api::{ExitStatus, Signal};
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Virtual cost of one process step, in ns (inclusive bounds).
@@ -21,7 +22,8 @@ pub const STEP_COST_NS: (u64, u64) = (1_000, 20_000);
 /// Largest chunk `head` writes in one step.
 pub const HEAD_CHUNK: u64 = 64 * 1024;
 
-/// How much virtual time one settle may use (see [`World::settle`]).
+/// How much virtual time one settle (the end of every API call) may use, so that a busy
+/// loop cannot hold a call forever; it goes on at the next call.
 pub const SETTLE_BUDGET: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// What [`World::step_ready`] did.
@@ -56,12 +58,13 @@ impl World {
                     && !self.is_frozen(&p.cgroup)
             })
             .filter(|p| match &p.program {
-                Program::Shell(sh) => {
-                    sh.wants_step(self.has_zombie_child(p.pid), self.has_child(p.pid))
-                }
+                Program::Shell(sh) => sh.wants_step(
+                    self.has_zombie_child(p.pid),
+                    self.has_child(p.pid),
+                    sh.wants_input() && self.line_ready(p.pid),
+                ),
                 Program::Sleep { until } => *until <= now,
-                Program::Head { .. } => true,
-                Program::Cat { buf, eof } => !buf.is_empty() || *eof,
+                Program::Filter(f) => !f.needs_stdin() || self.input_ready(p.pid),
                 Program::AwaitStart(_) | Program::Gone => false,
             })
             .map(|p| p.pid)
@@ -100,7 +103,7 @@ impl World {
             .map(|p| p.pid)
             .collect();
         for pid in writers {
-            if let Some(file) = self.flush_pending(pid) {
+            if let Flush::Real(file) = self.flush_pending(pid) {
                 if self
                     .kernel
                     .streams
@@ -160,44 +163,34 @@ impl World {
         // 4. Input from outside. A process reading a stdin that a connection feeds holds
         //    virtual time still until input or end-of-file arrives: input is taken to arrive
         //    at once in virtual time, so a run does not depend on how fast the peer writes.
-        let readers: Vec<(i32, Arc<StreamFd>)> = self
+        let readers: Vec<i32> = self
             .kernel
             .procs
             .values()
             .filter(|p| p.state == ProcState::Alive && !p.stopped && !self.is_frozen(&p.cgroup))
-            .filter(|p| matches!(&p.program, Program::Cat { buf, eof } if buf.is_empty() && !eof))
-            .filter_map(|p| p.slots.stdin.clone().map(|f| (p.pid, f)))
+            .filter(|p| match &p.program {
+                Program::Filter(f) => f.needs_stdin(),
+                Program::Shell(sh) => sh.wants_input(),
+                _ => false,
+            })
+            .filter(|p| match &p.program {
+                Program::Shell(_) => !self.line_ready(p.pid),
+                _ => !self.input_ready(p.pid),
+            })
+            .map(|p| p.pid)
             .collect();
         let mut waits = Vec::new();
-        for (pid, file) in readers {
-            match try_read(&file) {
-                ReadResult::WouldBlock => {
-                    if file.input_connected {
+        for pid in readers {
+            match self.take_outside_input(pid) {
+                Ok(true) => return StepResult::Progressed,
+                Ok(false) | Err(None) => {}
+                Err(Some(file)) => {
+                    if !waits
+                        .iter()
+                        .any(|(f, _): &(Arc<StreamFd>, bool)| f.id == file.id)
+                    {
                         waits.push((file, false));
                     }
-                }
-                got => {
-                    let now = self.clock.now();
-                    if let Some(Program::Cat { buf, eof }) =
-                        self.kernel.procs.get_mut(&pid).map(|p| &mut p.program)
-                    {
-                        match got {
-                            ReadResult::Data(d) => {
-                                self.trace.record(
-                                    now,
-                                    pid,
-                                    "stdin",
-                                    format!("read {} bytes", d.len()),
-                                );
-                                *buf = d;
-                            }
-                            _ => {
-                                self.trace.record(now, pid, "stdin", "end-of-file");
-                                *eof = true;
-                            }
-                        }
-                    }
-                    return StepResult::Progressed;
                 }
             }
         }
@@ -243,9 +236,7 @@ impl World {
                     }
                     match outcome {
                         Outcome::Exit(code) => self.exit_process(pid, ExitStatus::Exited(code)),
-                        Outcome::Exec(utility, argv, redirect) => {
-                            self.exec_utility(pid, utility, argv, redirect)
-                        }
+                        Outcome::Exec(utility, argv) => self.exec_utility(pid, utility, argv),
                         Outcome::Ran | Outcome::Blocked => {}
                     }
                 }
@@ -256,25 +247,83 @@ impl World {
                 }
             }
             Program::Sleep { .. } => self.exit_process(pid, ExitStatus::Exited(0)),
-            Program::Head { remaining } => {
-                if *remaining == 0 {
-                    self.exit_process(pid, ExitStatus::Exited(0));
-                } else {
-                    let n = (*remaining).min(HEAD_CHUNK);
-                    *remaining -= n;
-                    self.sys_write(pid, Stream::Out, &vec![0u8; n as usize]);
-                }
-            }
-            Program::Cat { buf, eof } => {
-                if !buf.is_empty() {
-                    let data = std::mem::take(buf);
-                    self.sys_write(pid, Stream::Out, &data);
-                } else if *eof {
-                    self.exit_process(pid, ExitStatus::Exited(0));
-                }
-            }
+            Program::Filter(_) => self.filter_step(pid),
             Program::AwaitStart(_) | Program::Gone => {}
         }
+    }
+}
+
+impl World {
+    /// One step of `cat` or `head`: copy one chunk, open the next file, or exit.
+    fn filter_step(&mut self, pid: i32) {
+        let Some(p) = self.kernel.procs.get_mut(&pid) else {
+            return;
+        };
+        let container = p.container.clone();
+        let Program::Filter(f) = &mut p.program else {
+            return;
+        };
+        if f.done() {
+            let status = f.status;
+            self.exit_process(pid, ExitStatus::Exited(status));
+            return;
+        }
+        let front = f.inputs.front().cloned();
+        let data = match front {
+            None => return,
+            Some(Input::Data(d)) => {
+                f.inputs.pop_front();
+                d
+            }
+            Some(Input::Zero) => {
+                let n = match f.limit {
+                    Some(crate::shell::HeadCount::Bytes(n)) => n.min(HEAD_CHUNK),
+                    _ => HEAD_CHUNK,
+                };
+                vec![0u8; n as usize]
+            }
+            Some(Input::File(path)) => {
+                f.inputs.pop_front();
+                let name = f.name;
+                match self.file_content(&container, &path) {
+                    Some(d) => {
+                        if let Some(Program::Filter(f)) =
+                            self.kernel.procs.get_mut(&pid).map(|p| &mut p.program)
+                        {
+                            f.inputs.push_front(Input::Data(d));
+                        }
+                    }
+                    None => {
+                        if let Some(Program::Filter(f)) =
+                            self.kernel.procs.get_mut(&pid).map(|p| &mut p.program)
+                        {
+                            f.status = 1;
+                        }
+                        let msg =
+                            format!("{name}: can't open '{path}': No such file or directory\n");
+                        self.sys_write(pid, Stream::Err, msg.as_bytes());
+                    }
+                }
+                return;
+            }
+            Some(Input::Stdin) => match self.sys_read(pid) {
+                ReadResult::Data(d) => d,
+                ReadResult::Eof => {
+                    if let Some(Program::Filter(f)) =
+                        self.kernel.procs.get_mut(&pid).map(|p| &mut p.program)
+                    {
+                        f.inputs.pop_front();
+                    }
+                    return;
+                }
+                ReadResult::WouldBlock => return,
+            },
+        };
+        let out = match self.kernel.procs.get_mut(&pid).map(|p| &mut p.program) {
+            Some(Program::Filter(f)) => f.admit(&data),
+            _ => return,
+        };
+        self.sys_write(pid, Stream::Out, &out);
     }
 }
 
@@ -301,36 +350,56 @@ impl ShellEnv for ShellCtx<'_> {
         self.world.sys_write(self.pid, stream, bytes);
     }
 
-    fn fork_script(
-        &mut self,
-        script: Arc<Script>,
-        ignored: BTreeSet<i32>,
-        redirect: Redirect,
-    ) -> Result<(i32, i32), ForkFailed> {
+    fn fork_shell(&mut self, shell: Shell) -> Result<(i32, i32), ForkFailed> {
         self.check_fork()?;
         let argv = self.world.kernel.procs[&self.pid].argv.clone();
         let child = self
             .world
-            .fork(
-                self.pid,
-                argv,
-                Program::Shell(Box::new(Shell::new(script, ignored))),
-                redirect,
-            )
+            .fork(self.pid, argv, Program::Shell(Box::new(shell)))
             .ok_or(ForkFailed)?;
         Ok((self.world.kernel.procs[&child].local_pid, child))
     }
 
-    fn fork_utility(
-        &mut self,
-        utility: Utility,
-        argv: Vec<String>,
-        redirect: Redirect,
-    ) -> Result<i32, ForkFailed> {
+    fn fork_pipeline(&mut self, shells: Vec<Shell>) -> Result<Vec<(i32, i32)>, ForkFailed> {
+        self.check_fork()?;
+        let argv = self.world.kernel.procs[&self.pid].argv.clone();
+        let base = self.world.kernel.procs[&self.pid].slots.clone();
+        let n = shells.len();
+        let pipes: Vec<u64> = (1..n).map(|_| self.world.new_pipe()).collect();
+        let mut children = Vec::new();
+        for (i, shell) in shells.into_iter().enumerate() {
+            let mut slots = base.clone();
+            if i > 0 {
+                slots.stdin = Some(Fd::Pipe {
+                    id: pipes[i - 1],
+                    write: false,
+                });
+            }
+            if i + 1 < n {
+                slots.stdout = Some(Fd::Pipe {
+                    id: pipes[i],
+                    write: true,
+                });
+            }
+            let child = self
+                .world
+                .fork_with(
+                    self.pid,
+                    argv.clone(),
+                    Program::Shell(Box::new(shell)),
+                    slots,
+                )
+                .ok_or(ForkFailed)?;
+            children.push((self.world.kernel.procs[&child].local_pid, child));
+        }
+        Ok(children)
+    }
+
+    fn fork_utility(&mut self, utility: Utility, argv: Vec<String>) -> Result<i32, ForkFailed> {
         self.check_fork()?;
         let child = self
             .world
-            .fork(self.pid, argv, Program::Gone, redirect)
+            .fork(self.pid, argv, Program::Gone)
             .ok_or(ForkFailed)?;
         let program = self.world.start_utility(child, &utility);
         if let Some(p) = self.world.kernel.procs.get_mut(&child) {
@@ -378,6 +447,29 @@ impl ShellEnv for ShellCtx<'_> {
         self.world
             .trace
             .record(self.world.clock.now(), self.pid, "step", what);
+    }
+
+    fn push_redirs(&mut self, redirs: &[Resolved], permanent: bool) -> Result<(), String> {
+        self.world.push_redirs(self.pid, redirs, permanent)
+    }
+
+    fn pop_redirs(&mut self) {
+        self.world.pop_redirs(self.pid);
+    }
+
+    fn read_line(&mut self) -> LineRead {
+        self.world.read_line(self.pid)
+    }
+
+    fn file_test(&self, op: &str, path: &str) -> bool {
+        let container = self
+            .world
+            .kernel
+            .procs
+            .get(&self.pid)
+            .map(|p| p.container.clone())
+            .unwrap_or_default();
+        self.world.file_test(&container, op, path)
     }
 }
 

@@ -48,6 +48,14 @@ pub(crate) struct ContainerRec {
     pub init_pid: i32,
     pub status: Status,
     pub created_at: Instant,
+    /// The host generation whose handles may act on the container: bumped for every
+    /// container by a simulated host crash, and set by `open_container` (see `recovery`).
+    pub host_gen: u64,
+    /// Created by a host that crashed, and not taken back since: at its init's exit nobody
+    /// applies rule 1 (as on runc with no host); `open_container` then applies it.
+    pub orphaned: bool,
+    /// The init exited while the container was orphaned: rule 1 is still to be applied.
+    pub rule1_pending: bool,
 }
 
 /// Everything the simulator knows.
@@ -64,6 +72,8 @@ pub(crate) struct World {
     pub violations: Vec<String>,
     /// A thread is blocked waiting for outside input (pipes, other API calls).
     pub polling: bool,
+    /// The current host generation (see [`ContainerRec::host_gen`]).
+    pub host_gen: u64,
 }
 
 impl World {
@@ -78,6 +88,7 @@ impl World {
             rt_procs: BTreeMap::new(),
             violations: Vec::new(),
             polling: false,
+            host_gen: 0,
             config,
         };
         w.trace.record(
@@ -126,10 +137,24 @@ impl World {
         self.trace
             .record(now, pid, "relay_exited", "relay told: process exited");
         if is_init {
-            if let Some(c) = self.containers.get_mut(&container) {
-                c.status = Status::Stopped;
+            let orphaned = match self.containers.get_mut(&container) {
+                Some(c) => {
+                    c.status = Status::Stopped;
+                    c.rule1_pending = c.orphaned;
+                    c.orphaned
+                }
+                None => false,
+            };
+            if orphaned {
+                self.trace.record(
+                    now,
+                    pid,
+                    "rule1",
+                    format!("container={container} init exited while no host holds it: rule 1 waits for a host"),
+                );
+            } else {
+                self.rule1_on_init_exit(&container, pid);
             }
-            self.rule1_on_init_exit(&container, pid);
         }
         if !self.outputs_closed(pid) {
             let grace = self.config.drain_grace();
@@ -157,9 +182,9 @@ impl World {
             .values()
             .filter(|p| p.state == ProcState::Alive)
             .filter(|p| {
-                [&p.slots.stdout, &p.slots.stderr, &p.slots.stdin]
-                    .into_iter()
-                    .flatten()
+                std::iter::once(&p.slots)
+                    .chain(&p.saved_slots)
+                    .flat_map(|s| s.streams())
                     .any(|f| rec.out_streams.contains(&f.id))
             })
             .map(|p| p.pid)
@@ -167,7 +192,7 @@ impl World {
     }
 
     /// Rule 1, in the simulator's own init-exit path.
-    fn rule1_on_init_exit(&mut self, container: &str, init: i32) {
+    pub(crate) fn rule1_on_init_exit(&mut self, container: &str, init: i32) {
         let Some(c) = self.containers.get(container) else {
             return;
         };
@@ -262,9 +287,9 @@ impl World {
         let streams = rec.out_streams;
         let mut holds: Vec<Arc<StreamFd>> = Vec::new();
         for p in self.kernel.procs.values() {
-            for f in [&p.slots.stdout, &p.slots.stderr, &p.slots.stdin]
-                .into_iter()
-                .flatten()
+            for f in std::iter::once(&p.slots)
+                .chain(&p.saved_slots)
+                .flat_map(|s| s.streams())
             {
                 if streams.contains(&f.id) && !holds.iter().any(|h| h.id == f.id) {
                     holds.push(f.clone());

@@ -42,7 +42,9 @@ fn random_script(r: &mut SimRng, depth: u32) -> String {
         }
     }
     if r.below(3) == 0 {
-        s.push_str(&format!("; exit {}", r.below(4)));
+        // After a background job the separator is its `&` (`a &; b` is a syntax error).
+        let sep = if s.ends_with('&') { " " } else { "; " };
+        s.push_str(&format!("{sep}exit {}", r.below(4)));
     }
     s
 }

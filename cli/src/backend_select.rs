@@ -5,6 +5,14 @@
 //! 1. each directory of `RTCTL_PLUGIN_PATH` (colon separated), if set;
 //! 2. the directory of the rtctl executable (where `cargo build --workspace` puts the
 //!    plugins), and its parent when that directory is cargo's `deps/`.
+//!
+//! How a plugin is loaded: always with the loader's preflight checks. A plugin given by path
+//! (`--backend PATH`, `RTCTL_BACKEND=PATH`), and every plugin `rtctl backends` lists, is
+//! first loaded by a probe: a child rtctl (`rtctl __rtlayer-probe`) loads it, and for a path
+//! also opens a runtime with the `--backend-config` and lists its containers; only if the
+//! child ends normally does rtctl load it itself. A file that crashes or hangs the loader
+//! kills the child, and rtctl reports it in one line. Names (`sim`, `runc`) found in the
+//! search directories, which `cargo build` wrote, are loaded with preflight only.
 
 use std::path::PathBuf;
 
@@ -66,7 +74,12 @@ impl Backend {
 pub fn select(choice: &str, config_json: Option<&str>) -> Result<Backend, CliError> {
     let config = parse_config(config_json)?;
     let path = resolve(choice)?;
-    let plugin = plugin::load(&path).map_err(|e| CliError::new(e.to_string()))?;
+    let options = if is_path(choice) {
+        plugin::LoadOptions::new().probe(probe()?.open_with(Value::Object(config.clone())))
+    } else {
+        plugin::LoadOptions::new()
+    };
+    let plugin = plugin::load_with(&path, &options).map_err(|e| CliError::new(e.to_string()))?;
     tracing::debug!(
         backend = plugin.name(),
         path = %plugin.path().display(),
@@ -75,6 +88,16 @@ pub fn select(choice: &str, config_json: Option<&str>) -> Result<Backend, CliErr
         "backend loaded"
     );
     Ok(Backend { plugin, config })
+}
+
+/// The probe rtctl uses: this very executable, as the child.
+pub fn probe() -> Result<plugin::Probe, CliError> {
+    let exe = std::env::current_exe().map_err(|e| {
+        CliError::new(format!(
+            "cannot find rtctl's own executable to probe a plugin: {e}"
+        ))
+    })?;
+    Ok(plugin::Probe::new(exe))
 }
 
 fn parse_config(config_json: Option<&str>) -> Result<Map<String, Value>, CliError> {

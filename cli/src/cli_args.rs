@@ -51,6 +51,38 @@ pub enum Command {
     /// Plays a scenario on the simulator once per seed, checking the rules and the scenario's
     /// expectations, and prints each failing seed with the command that replays it.
     Sweep(SweepArgs),
+    /// Lists the containers the backend knows (also those an earlier rtctl left), one line
+    /// each: ID PID STATUS BUNDLE.
+    List,
+    /// Prints a container's state as JSON.
+    State {
+        /// The container id.
+        id: String,
+    },
+    /// Sends a signal (default TERM) to a container's init.
+    Kill {
+        /// The container id.
+        id: String,
+        /// The signal: a name (`KILL`, `SIGTERM`) or a number.
+        signal: Option<String>,
+    },
+    /// Runs a command in a running container with this terminal's stdio; exits with its code.
+    Exec {
+        /// The container id.
+        id: String,
+        /// The command and its arguments (after `--`).
+        #[arg(last = true, required = true)]
+        cmd: Vec<String>,
+    },
+    /// Deletes a stopped container; with --force, any container: kills all its processes,
+    /// waits until they are gone, removes it (what to do after an rtctl was killed).
+    Delete {
+        /// Kill and remove the container whatever its status.
+        #[arg(long, short = 'f')]
+        force: bool,
+        /// The container id.
+        id: String,
+    },
     /// Prepares OCI bundles (fills their root filesystem from busybox, for runc).
     Bundle {
         /// What to do with the bundle.

@@ -16,18 +16,23 @@ mod cli_args;
 mod commands;
 mod error;
 mod logging;
-mod scenario;
 mod sim_ext;
 mod terminal;
 
 use std::io::Write;
 
 use clap::Parser;
+use rtctl::scenario;
 
 use crate::cli_args::{BundleCommand, Cli, Command};
 use crate::error::CliError;
 
 fn main() {
+    // rtctl is its own probe helper: `rtctl __rtlayer-probe PATH [CONFIG]` loads a plugin in
+    // this (child) process and reports, so a plugin that crashes kills the child only.
+    if let Some(code) = plugin::host::probe::serve(std::env::args().skip(1)) {
+        std::process::exit(code);
+    }
     let cli = Cli::parse();
     logging::init(cli.verbose);
     let code = match dispatch(&cli) {
@@ -57,6 +62,11 @@ fn dispatch(cli: &Cli) -> Result<i32, CliError> {
             let (_, backend) = select()?;
             commands::run::run(&backend, bundle, id.as_deref())
         }
+        Command::List => commands::manage::list(&select()?.1),
+        Command::State { id } => commands::manage::state(&select()?.1, id),
+        Command::Kill { id, signal } => commands::manage::kill(&select()?.1, id, signal.as_deref()),
+        Command::Exec { id, cmd } => commands::manage::exec(&select()?.1, id, cmd),
+        Command::Delete { force, id } => commands::manage::delete(&select()?.1, id, *force),
         Command::Scenario(args) => {
             let (_, backend) = select()?;
             commands::scenario::run(&backend, args)

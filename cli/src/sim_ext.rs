@@ -101,12 +101,7 @@ fn violations_from(v: &Value) -> Vec<String> {
 
 /// FNV-1a, 64 bits, as 16 hex digits: stable across platforms and Rust versions.
 pub fn digest(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    rtctl::trace_digest(bytes)
 }
 
 #[cfg(test)]

@@ -166,3 +166,48 @@ fn bad_backend_configuration() {
     assert_one_line_error(&out, "no_such_key");
     assert!(dirs.leftovers().is_empty());
 }
+
+/// A copy of the crash test plugin (its entry function aborts) named `file_name` in `dir`.
+fn crashing_plugin(dir: &tempfile::TempDir, file_name: &str) -> std::path::PathBuf {
+    let path = dir.path().join(file_name);
+    std::fs::copy(plugin::testing::plugin_path("test-plugin-crash"), &path).unwrap();
+    path
+}
+
+#[test]
+fn plugin_path_that_crashes_at_load_is_probed_not_fatal() {
+    // Structurally perfect, but its entry function aborts: only the probe's child dies.
+    let dir = tempfile::tempdir().unwrap();
+    let path = crashing_plugin(&dir, "libtest_plugin_crash.so");
+    let out = output(
+        rtctl()
+            .arg("--backend")
+            .arg(&path)
+            .args(["run", "examples/bundles/hello"]),
+    );
+    assert_one_line_error(&out, "the probe process killed by signal 6 (SIGABRT)");
+    assert!(stderr_text(&out).contains(&path.display().to_string()));
+}
+
+#[test]
+fn backends_lists_a_crashing_plugin_as_unusable() {
+    ensure_plugin("backend-sim");
+    let dir = tempfile::tempdir().unwrap();
+    let path = crashing_plugin(&dir, "libbackend_crash.so");
+    let out = output(rtctl().env("RTCTL_PLUGIN_PATH", dir.path()).arg("backends"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", stderr_text(&out));
+    let crash = stdout
+        .lines()
+        .find(|l| l.starts_with("crash "))
+        .unwrap_or_else(|| panic!("no line for the crashing plugin: {stdout}"));
+    assert!(
+        crash.contains("unusable") && crash.contains("SIGABRT"),
+        "{crash}"
+    );
+    assert!(crash.contains(&path.display().to_string()), "{crash}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("sim ")),
+        "the simulator is still listed after the crash: {stdout}"
+    );
+}

@@ -38,7 +38,16 @@ fn text_file_is_not_a_library() {
     let path = dir.path().join("libtext.so");
     std::fs::write(&path, "this is not an ELF file\n").unwrap();
     let error = plugin::load(&path).unwrap_err();
-    assert!(matches!(error, LoadError::NotALibrary { .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            LoadError::Malformed {
+                check: plugin::Check::ElfHeader,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert!(
         error.to_string().contains(&path.display().to_string()),
         "{error}"

@@ -536,3 +536,31 @@ fn taking_back_answers_kinds_and_an_unknown_exit_across_the_boundary() {
         ErrorKind::NotFound
     );
 }
+
+/// Issue 10 item 7: when `id` or `pid` failed in the plugin right after a create or exec, the
+/// adapter destroyed the handle and reported an error, while the container (or process) lived
+/// on with nobody able to kill, wait for or delete it. Now the handle is kept: the id is the
+/// one the host asked for, the pid 0 until the plugin answers, and the rest works.
+#[test]
+fn failing_id_and_pid_after_create_and_exec_keep_the_handle() {
+    let rt = common::full()
+        .open(&json!({ "panic_in_id_and_pid": true }))
+        .expect("open the full plugin");
+    let c = rt
+        .create_container("sb", "kept", Path::new("/bundles/kept"), StdioSet::none())
+        .expect("create must not give up a container whose id/pid query failed");
+    assert_eq!(c.id(), "kept");
+    assert_eq!(c.pid(), 0);
+    assert_eq!(c.state().unwrap().status, Status::Created);
+    c.start().unwrap();
+    let p = c
+        .exec(&spec(&["echo", "x"], false), StdioSet::none())
+        .expect("exec must not give up a process whose pid query failed");
+    assert_eq!(p.pid(), 0);
+    assert_eq!(p.wait().unwrap(), ExitStatus::Exited(0));
+    p.delete().unwrap();
+    c.kill(Signal::KILL).unwrap();
+    assert_eq!(c.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    c.delete().unwrap();
+    assert!(rt.list_container_states().unwrap().is_empty());
+}

@@ -12,6 +12,11 @@
 //! - after the last byte a socket is half-closed and its peer gets a bounded time to close;
 //! - a peer that went away early never blocks the process: the pipe is still drained and the
 //!   lost bytes are counted; a slow peer gets back-pressure through bounded buffers;
+//! - the relay is a guest in its host's process: it never changes the mode of a connection's
+//!   open file description (the host may hold dups of it), no reactor thread ever blocks on a
+//!   connection whatever the host does with its dups, and several streams may share one
+//!   socket, which is half-closed once, after the last of them (see `connection.rs` and
+//!   `sharing.rs`);
 //! - relays cost no thread: all of them run on [`REACTOR_THREADS`] shared epoll threads
 //!   (see `reactor.rs`), with `splice(2)` from pipe to stream socket as the fast path.
 //!
@@ -31,6 +36,7 @@ mod endpoint;
 mod handle;
 mod pipe_relay;
 mod reactor;
+mod sharing;
 mod stream;
 mod tty_relay;
 

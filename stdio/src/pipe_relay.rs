@@ -17,7 +17,7 @@ use runtime_api::{RelayReport, StdioSet};
 use crate::config::RelayConfig;
 use crate::connection::FdKind;
 use crate::drain::RelayTask;
-use crate::endpoint::Endpoints;
+use crate::endpoint::{Connection, Endpoints};
 use crate::handle::{Outcome, RelayHandle};
 use crate::reactor;
 use crate::stream::{Role, Stream};
@@ -82,7 +82,12 @@ impl PipeRelay {
     /// Makes the pipes, starts relaying them to `connections` and returns the child's ends.
     ///
     /// Takes ownership of the connections: each is closed exactly once, when its stream ends,
-    /// or at once if this fails. Connections that epoll can watch are made nonblocking.
+    /// or at once if this fails. The mode of a connection's open file description is never
+    /// changed, so the host may keep dups of it: sockets are used with `MSG_DONTWAIT`, pipes
+    /// and terminals through a private description opened via `/proc/self/fd`. Several
+    /// streams (of this relay or others) may share one socket: it is half-closed once, when
+    /// the last of them ends. A connection epoll can watch but that is none of those kinds (a
+    /// pty master, an eventfd) is refused with `InvalidInput`.
     pub fn new(connections: StdioSet, config: RelayConfig) -> io::Result<(PipeRelay, ChildStdio)> {
         let (reactor, id) = reactor::assign()?;
         let mut eps = Endpoints::new(reactor, id);
@@ -95,9 +100,23 @@ impl PipeRelay {
         let (child_stdin, stdin_stream) = match stdin {
             Some(conn) => {
                 let (read, write) = pipe()?;
-                let src = eps.add(conn, None, 1)?;
-                let dst = eps.add(write, Some(FdKind::Pipe), 1)?;
-                (read, Some(Stream::new(Role::Stdin, src, Some(dst), &eps)))
+                let dst = eps.add_private(write, FdKind::Pipe, 1)?;
+                match eps.add_connection(conn, false)? {
+                    Connection::Live(src) => (
+                        read,
+                        Some(Stream::new(
+                            Role::Stdin,
+                            src,
+                            Some(Connection::Live(dst)),
+                            &eps,
+                        )),
+                    ),
+                    // A stdin FIFO is reopened for reading, which never says ENXIO.
+                    Connection::PeerGone => {
+                        eps.release(dst);
+                        (read, None)
+                    }
+                }
             }
             None => (dev_null(false)?, None),
         };
@@ -106,8 +125,8 @@ impl PipeRelay {
             match conn {
                 Some(conn) => {
                     let (read, write) = pipe()?;
-                    let src = eps.add(read, Some(FdKind::Pipe), 1)?;
-                    let dst = eps.add(conn, None, 1)?;
+                    let src = eps.add_private(read, FdKind::Pipe, 1)?;
+                    let dst = eps.add_connection(conn, true)?;
                     outputs.push(Stream::new(role, src, Some(dst), &eps));
                     Ok(write)
                 }

@@ -4,8 +4,9 @@
 //! A thread per stream (what a Go `io.Copy` relay amounts to) costs a stack and a scheduler
 //! entity per stream, and a blocked `read` cannot be cancelled or bounded in time. Here every
 //! relay is a state machine ([`RelayTask`]) owned by one reactor thread, which waits on an
-//! `epoll` instance for readiness of all the relays' nonblocking file descriptors, and on a
-//! timer heap for drain graces and peer-close timeouts. Thousands of relays then cost a few
+//! `epoll` instance for readiness of all the relays' file descriptors (each used only in ways
+//! that cannot block, see `connection.rs`), and on a timer heap for drain graces and
+//! peer-close timeouts. Thousands of relays then cost a few
 //! hundred bytes each and the same [`REACTOR_THREADS`] threads.
 //!
 //! # How

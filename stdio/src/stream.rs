@@ -8,7 +8,8 @@
 //!                            └──────────────(other connections: close)──────────────┘
 //! ```
 //!
-//! - Copying moves bytes with `splice(2)` from a pipe straight into a stream socket (no copy
+//! - Copying moves bytes with `splice(2)` from a pipe straight into a stream socket or a pipe
+//!   connection, when the connection's side cannot block (see `connection.rs`; no copy
 //!   through user space), and otherwise with `read` into the reactor's shared scratch buffer and
 //!   an immediate `write`. Only what the connection does not take at once is kept, in a
 //!   per-stream buffer of at most `buffer_size` bytes; while it is not empty the source is not
@@ -29,8 +30,8 @@ use nix::fcntl::{splice, SpliceFFlags};
 use runtime_api::StreamReport;
 
 use crate::config::RelayConfig;
-use crate::connection::{half_close, readable_now, would_block, FdKind};
-use crate::endpoint::{Endpoints, Slot};
+use crate::connection::{half_close, peer_closed, readable_now, would_block, FdKind};
+use crate::endpoint::{Connection, Endpoints, Slot};
 use crate::reactor::Ctx;
 
 /// Bytes a stream may move in one turn before it yields to the other relays of its reactor.
@@ -118,22 +119,34 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
-    /// A stream from `src` to `dst` (`None`: read and discard). Splice is used when `src` is
-    /// a pipe and `dst` a stream socket.
-    pub(crate) fn new(role: Role, src: Slot, dst: Option<Slot>, eps: &Endpoints) -> Stream {
+    /// A stream from `src` to `dst` (`None`: read and discard; `Some(PeerGone)`: read, and
+    /// count as dropped). Splice is considered when `src` is a pipe and `dst` a stream socket
+    /// or a pipe the relay reopened; each splice is made only if it cannot block (see
+    /// `connection.rs`).
+    pub(crate) fn new(role: Role, src: Slot, dst: Option<Connection>, eps: &Endpoints) -> Stream {
+        let gone = matches!(dst, Some(Connection::PeerGone));
+        let discard = dst.is_none();
+        let dst = match dst {
+            Some(Connection::Live(slot)) => Some(slot),
+            _ => None,
+        };
         let splice = role != Role::Stdin
             && eps.kind(src) == FdKind::Pipe
-            && dst.is_some_and(|d| eps.kind(d) == FdKind::StreamSocket);
+            && eps.is_private(src)
+            && dst.is_some_and(|d| {
+                eps.kind(d) == FdKind::StreamSocket
+                    || (eps.kind(d) == FdKind::Pipe && eps.is_private(d))
+            });
         Stream {
             role,
             src: Some(src),
             dst,
-            discard: dst.is_none(),
+            discard,
             phase: Phase::Copying,
             pending: Vec::new(),
             sent: 0,
             quota: None,
-            peer_gone: false,
+            peer_gone: gone,
             splice,
             grown: false,
             cut_off: false,
@@ -175,7 +188,7 @@ impl Stream {
         loop {
             match self.phase {
                 Phase::Done => return Step::Done,
-                Phase::AwaitingPeer => return self.await_peer(eps, ctx, budget),
+                Phase::AwaitingPeer => return self.await_peer(eps),
                 Phase::Copying | Phase::Flushing => {}
             }
             if self.sent < self.pending.len() && !self.flush(eps) {
@@ -192,7 +205,8 @@ impl Stream {
                 return Step::Yield;
             }
             // Splice holds nothing in user space: the pipe itself is its bounded buffer.
-            let buffered = !self.splice || self.peer_gone;
+            let splice_now = self.splice_now(eps);
+            let buffered = !splice_now;
             let mut limit = if buffered {
                 cfg.buffer().min(budget)
             } else {
@@ -205,7 +219,7 @@ impl Stream {
                 }
                 limit = limit.min(quota);
             }
-            match self.pull(eps, ctx, limit) {
+            match self.pull(eps, ctx, limit, splice_now) {
                 Pull::Moved(n) => budget = budget.saturating_sub(n.max(1)),
                 Pull::Eof => self.end_source(eps),
                 Pull::WouldBlock => return Step::Blocked,
@@ -214,11 +228,17 @@ impl Stream {
     }
 
     /// Moves up to `limit` bytes from the source.
-    fn pull(&mut self, eps: &mut Endpoints, ctx: &mut Ctx<'_>, limit: usize) -> Pull {
+    fn pull(
+        &mut self,
+        eps: &mut Endpoints,
+        ctx: &mut Ctx<'_>,
+        limit: usize,
+        splice_now: bool,
+    ) -> Pull {
         let Some(src) = self.src else {
             return Pull::Eof;
         };
-        if let (true, false, Some(dst)) = (self.splice, self.peer_gone, self.dst) {
+        if let (true, Some(dst)) = (splice_now, self.dst) {
             if !self.grown && self.relayed >= BULK_AFTER {
                 self.grown = true;
                 grow_pipe(eps, src);
@@ -252,7 +272,7 @@ impl Stream {
         if ctx.scratch.len() < limit {
             ctx.scratch.resize(limit, 0);
         }
-        match nix::unistd::read(eps.fd(src), &mut ctx.scratch[..limit]) {
+        match eps.read(src, &mut ctx.scratch[..limit]) {
             Ok(0) => Pull::Eof,
             Ok(n) => {
                 self.take_quota(n);
@@ -267,6 +287,15 @@ impl Stream {
                 tracing::warn!(stream = self.role.name(), error = %e, "stdio relay: read failed; treating it as end-of-file");
                 Pull::Eof
             }
+        }
+    }
+
+    /// Whether the next move may be a splice: possible for this pair, the peer still there,
+    /// and the connection's side unable to block right now.
+    fn splice_now(&self, eps: &Endpoints) -> bool {
+        match (self.splice, self.peer_gone, self.dst) {
+            (true, false, Some(dst)) => eps.splice_cannot_block(dst),
+            _ => false,
         }
     }
 
@@ -364,7 +393,7 @@ impl Stream {
     fn end_of_quota(&mut self, eps: &mut Endpoints) {
         if let Some(src) = self.src {
             let mut probe = [0u8; 1];
-            let at_eof = match nix::unistd::read(eps.fd(src), &mut probe) {
+            let at_eof = match eps.read(src, &mut probe) {
                 Ok(0) => true,
                 Err(Errno::EIO) => eps.kind(src) == FdKind::PtyMaster,
                 _ => false,
@@ -383,7 +412,10 @@ impl Stream {
             self.phase = Phase::Done;
             return;
         };
-        if self.role != Role::Stdin && eps.kind(dst) == FdKind::StreamSocket {
+        // Only the last writer of a socket (process-wide) half-closes it: an earlier one would
+        // cut off the others' bytes (see `sharing.rs`).
+        if self.role != Role::Stdin && eps.kind(dst) == FdKind::StreamSocket && eps.last_writer(dst)
+        {
             match half_close(eps.fd(dst)) {
                 Ok(()) => {
                     let deadline = ctx.now + cfg.peer_close_timeout;
@@ -402,28 +434,17 @@ impl Stream {
         self.phase = Phase::Done;
     }
 
-    /// After the half-close: read (and discard) until the peer's end-of-file.
-    fn await_peer(&mut self, eps: &mut Endpoints, ctx: &mut Ctx<'_>, mut budget: usize) -> Step {
+    /// After the half-close: wait for the peer's end-of-file, without reading. Whatever the
+    /// peer sends stays queued: it may be stdin meant for the process (a socket shared by
+    /// stdin and stdout) or data for the host's own dup. The socket is registered for
+    /// `EPOLLRDHUP`, so the peer's shutdown wakes the stream; the timer bounds the wait.
+    fn await_peer(&mut self, eps: &mut Endpoints) -> Step {
         let Some(dst) = self.dst else {
             self.phase = Phase::Done;
             return Step::Done;
         };
-        if ctx.scratch.len() < 4096 {
-            ctx.scratch.resize(4096, 0);
-        }
-        loop {
-            match nix::unistd::read(eps.fd(dst), &mut ctx.scratch[..]) {
-                Ok(0) => break,
-                Ok(n) => {
-                    budget = budget.saturating_sub(n);
-                    if budget == 0 {
-                        return Step::Yield;
-                    }
-                }
-                Err(Errno::EINTR) => {}
-                Err(e) if would_block(e) => return Step::Blocked,
-                Err(_) => break,
-            }
+        if !peer_closed(eps.fd(dst)) {
+            return Step::Blocked;
         }
         self.close_all(eps);
         Step::Done
@@ -524,7 +545,7 @@ fn grow_pipe(eps: &Endpoints, src: Slot) {
 fn write_nonblocking(eps: &Endpoints, dst: Slot, data: &[u8]) -> (usize, Write) {
     let mut done = 0;
     while done < data.len() {
-        match nix::unistd::write(eps.fd(dst), &data[done..]) {
+        match eps.write(dst, &data[done..]) {
             Ok(0) => return (done, Write::Gone(Errno::EPIPE)),
             Ok(n) => done += n,
             Err(Errno::EINTR) => {}

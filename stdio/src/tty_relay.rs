@@ -14,7 +14,7 @@ use runtime_api::{ConsoleSize, Error, ErrorKind, RelayReport};
 
 use crate::config::RelayConfig;
 use crate::drain::RelayTask;
-use crate::endpoint::{Endpoints, MasterGuard};
+use crate::endpoint::{Connection, Endpoints, MasterGuard};
 use crate::handle::{Outcome, RelayHandle};
 use crate::reactor;
 use crate::stream::{Role, Stream};
@@ -42,7 +42,9 @@ impl std::fmt::Debug for TtyRelay {
 impl TtyRelay {
     /// Starts relaying `master` (a pty master, e.g. from [`console::open_pty`](crate::console::open_pty)
     /// or received with [`ConsoleSocket`](crate::console::ConsoleSocket)) to the connections.
-    /// Takes ownership of every descriptor; on failure they are all closed.
+    /// Takes ownership of every descriptor; on failure they are all closed. The master is the
+    /// relay's own (it is made nonblocking); the connections are used without changing the
+    /// mode of their descriptions, as by [`PipeRelay::new`](crate::PipeRelay::new).
     pub fn new(
         master: OwnedFd,
         stdin: Option<OwnedFd>,
@@ -54,14 +56,22 @@ impl TtyRelay {
         let users = if stdin.is_some() { 2 } else { 1 };
         let (master, guard) = eps.add_master(master, users)?;
         let stdin_stream = match stdin {
-            Some(conn) => {
-                let src = eps.add(conn, None, 1)?;
-                Some(Stream::new(Role::Stdin, src, Some(master), &eps))
-            }
+            Some(conn) => match eps.add_connection(conn, false)? {
+                Connection::Live(src) => Some(Stream::new(
+                    Role::Stdin,
+                    src,
+                    Some(Connection::Live(master)),
+                    &eps,
+                )),
+                Connection::PeerGone => {
+                    eps.release(master);
+                    None
+                }
+            },
             None => None,
         };
         let dst = match stdout {
-            Some(conn) => Some(eps.add(conn, None, 1)?),
+            Some(conn) => Some(eps.add_connection(conn, true)?),
             None => None,
         };
         let output = Stream::new(Role::Stdout, master, dst, &eps);

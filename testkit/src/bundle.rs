@@ -132,12 +132,36 @@ impl BundleBuilder {
             None => tempfile::Builder::new().prefix("rtl-bundle-").tempdir()?,
         };
         write_busybox_rootfs(&dir.path().join("rootfs"))?;
-        let config = serde_json::to_vec_pretty(&self.spec).map_err(io::Error::other)?;
-        fs::write(dir.path().join("config.json"), config)?;
+        self.write_config(dir.path())?;
         Ok(Bundle {
             dir,
             spec: self.spec,
         })
+    }
+
+    /// Like [`build`](Self::build) but with an empty `rootfs/`: for a backend that reads only
+    /// `config.json` (the simulator), it saves copying busybox into every bundle.
+    pub fn build_config_only(self) -> io::Result<Bundle> {
+        let dir = match &self.base {
+            Some(base) => tempfile::Builder::new()
+                .prefix("bundle-")
+                .tempdir_in(base)?,
+            None => tempfile::Builder::new().prefix("rtl-bundle-").tempdir()?,
+        };
+        self.write_config(dir.path())?;
+        Ok(Bundle {
+            dir,
+            spec: self.spec,
+        })
+    }
+
+    /// Writes `config.json` and an empty `rootfs/` into `dir` (created if missing; kept):
+    /// a bundle for the simulator at a path of the caller's choosing, e.g. beside a
+    /// `.scenario` file. `rtctl bundle init DIR` fills its rootfs for runc.
+    pub fn write_config(&self, dir: &Path) -> io::Result<()> {
+        fs::create_dir_all(dir.join("rootfs"))?;
+        let config = serde_json::to_vec_pretty(&self.spec).map_err(io::Error::other)?;
+        fs::write(dir.join("config.json"), config)
     }
 }
 
@@ -251,6 +275,19 @@ mod tests {
             .filter(|n| n.typ() == LinuxNamespaceType::Pid)
             .count();
         assert_eq!(count, 1);
+    }
+
+    #[test]
+    fn config_only_bundle_has_the_spec_and_an_empty_rootfs() {
+        let b = BundleBuilder::new(&["sh", "-c", "exit 3"])
+            .pid_namespace(PidNamespace::Host)
+            .build_config_only()
+            .unwrap();
+        let spec = Spec::load(b.path().join("config.json")).unwrap();
+        assert!(!owns_pid_namespace(&spec));
+        let p = spec.process().as_ref().unwrap();
+        assert_eq!(p.args().as_ref().unwrap(), &["sh", "-c", "exit 3"]);
+        assert_eq!(fs::read_dir(b.path().join("rootfs")).unwrap().count(), 0);
     }
 
     #[test]

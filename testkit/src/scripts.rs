@@ -81,7 +81,7 @@ mod tests {
     #[test]
     fn scripts_parse_with_unique_names() {
         let scripts = shared_scripts();
-        assert!(scripts.len() >= 15);
+        assert!(scripts.len() >= 60);
         let mut names: Vec<_> = scripts.iter().map(|s| s.name.clone()).collect();
         names.sort();
         names.dedup();

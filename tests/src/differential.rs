@@ -1,6 +1,8 @@
 //! Differential comparison: one timing-independent plan run on two runtimes (the simulator
 //! and runc), compared on what a user sees: exit codes, bytes on each stream, how each relay
-//! ended, refused execs, and which processes survived.
+//! ended, refused execs and kills (error kinds), and, at the settled point after every exec
+//! ended, each container's state and process listing (count, command lines, created by the
+//! runtime, zombie).
 
 use runtime_api::ErrorKind;
 
@@ -85,6 +87,26 @@ pub fn compare(a_name: &str, a: &Record, b_name: &str, b: &Record) -> Vec<String
             "exec refusals: {a_name} {:?}, {b_name} {:?}",
             refusals(a),
             refusals(b)
+        ));
+    }
+    let kills = |r: &Record| {
+        r.kills
+            .iter()
+            .map(|(c, s, k)| (*c, *s, *k))
+            .collect::<Vec<_>>()
+    };
+    if kills(a) != kills(b) {
+        d.push(format!(
+            "kill results: {a_name} {:?}, {b_name} {:?}",
+            kills(a),
+            kills(b)
+        ));
+    }
+    if a.final_listings != b.final_listings {
+        d.push(format!(
+            "settled states and process listings (command, created by the runtime, zombie) per \
+             container: {a_name} {:?}, {b_name} {:?}",
+            a.final_listings, b.final_listings
         ));
     }
     if a.final_survivors != b.final_survivors {

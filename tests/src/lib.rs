@@ -17,7 +17,8 @@
 //!
 //! The tests under `tests/tests/`: `conformance` (simulator always, runc when root with runc),
 //! `properties` (rule 1 and rule 2, 1,000 cases each under CI), `state_machine` (500
-//! sequences under CI), `differential` (simulator vs runc, 50 scenarios under CI).
+//! sequences under CI), `differential` (simulator vs runc, 200 scenarios under CI;
+//! `scripts/differential-long.sh` runs 2,000).
 
 #![warn(missing_docs)]
 
@@ -28,6 +29,7 @@ pub mod differential;
 pub mod inspect;
 pub mod model;
 pub mod properties;
+pub mod replay;
 pub mod runner;
 pub mod scenario;
 pub mod sim;

@@ -1,13 +1,20 @@
 //! What the property tests share: case counts, the simulator plugin, running a scenario on a
 //! fresh simulated runtime, and failure messages that carry the seed and how to replay it.
 
+use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
+
+use proptest::test_runner::{
+    Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
+};
 
 use serde_json::{json, Value};
 
 use crate::runner::{run_plan, Record, RunOptions};
+use crate::scenario::strategy::{scenarios, Shape};
 use crate::scenario::{Plan, Scenario};
 use crate::sim::SimInspector;
 
@@ -95,6 +102,8 @@ pub struct SimRun {
     pub record: Record,
     /// The simulator's own rule self-check (printed only; the oracles never use it).
     pub self_check: Vec<String>,
+    /// The rendered event trace (the simulator's `trace` extension), when asked for.
+    pub trace: Option<String>,
 }
 
 static RUNS: AtomicUsize = AtomicUsize::new(0);
@@ -107,32 +116,66 @@ pub fn runs() -> usize {
 /// Runs `scenario` on a fresh simulated runtime (through the plugin loader) opened with its
 /// seed and the mutations of [`MUTATIONS_ENV`].
 pub fn run_on_sim(scenario: &Scenario) -> SimRun {
+    run_on_sim_with(scenario, &mutations_from_env(), false)
+}
+
+/// Runs `scenario` on a fresh simulated runtime opened with its seed and `mutations`; with
+/// `keep_trace`, the run's rendered event trace is kept in [`SimRun::trace`].
+pub fn run_on_sim_with(scenario: &Scenario, mutations: &Value, keep_trace: bool) -> SimRun {
     RUNS.fetch_add(1, Ordering::Relaxed);
     let mut plan = scenario.plan();
     plan.seed = effective_seed(scenario);
-    let mutations = mutations_from_env();
+    let mutations = mutations.clone();
     let runtime = sim_plugin()
         .open(&json!({ "seed": plan.seed, "mutations": mutations }))
         .unwrap_or_else(|e| panic!("opening the simulator: {e}"));
     let inspector = SimInspector::new(runtime.as_ref()).expect("the simulator's inspector");
-    let dir = tempfile::Builder::new()
-        .prefix("rtl-props-")
-        .tempdir()
-        .expect("a temp dir");
+    let dir = bundle_dir();
     let opts = RunOptions {
         id_prefix: "p".into(),
         wait_bound: Duration::from_secs(30),
+        rootfs: false,
+        unique_ids: false,
+        sandbox_id: crate::replay::RTCTL_SANDBOX.into(),
         ..RunOptions::default()
     };
     let record = run_plan(runtime.as_ref(), Some(&inspector), &plan, &opts, dir.path());
     let self_check = inspector.self_check();
+    let trace = keep_trace.then(|| {
+        let t = runtime
+            .extension("trace", &json!({}))
+            .unwrap_or_else(|e| panic!("the simulator's trace: {e}"));
+        t.get("text")
+            .and_then(Value::as_str)
+            .map_or_else(|| t.to_string(), str::to_string)
+    });
     SimRun {
         plan,
         seed: inspector_seed(&inspector),
         mutations,
         record,
         self_check,
+        trace,
     }
+}
+
+/// A fresh directory for one run's bundles: on `/dev/shm` (tmpfs) where there is one, since
+/// creating and removing directories on ext4 by the thousand cost more CPU than the
+/// simulated runs themselves (the inode allocator scans recently deleted inodes); else in the
+/// system temp directory.
+fn bundle_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    let builder = || {
+        let mut b = tempfile::Builder::new();
+        b.prefix("rtl-props-");
+        b
+    };
+    if shm.is_dir() {
+        if let Ok(dir) = builder().tempdir_in(shm) {
+            return dir;
+        }
+    }
+    builder().tempdir().expect("a temp dir")
 }
 
 fn inspector_seed(i: &SimInspector<'_>) -> u64 {
@@ -162,5 +205,136 @@ impl SimRun {
             self.seed
         ));
         m
+    }
+
+    /// The rtctl command that replays this run from a `.scenario` file at `path`.
+    pub fn replay_command(&self, path: &Path) -> String {
+        let config = if self.mutations.as_object().is_some_and(|o| !o.is_empty()) {
+            format!(
+                " --backend-config '{}'",
+                json!({ "mutations": self.mutations })
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "rtctl --backend sim{config} scenario {} --seed {}",
+            path.display(),
+            self.seed
+        )
+    }
+
+    /// Writes the run as `<dir>/<stem>.scenario` (and its bundles), headed by `header` lines
+    /// and the replay command; returns its path. `rtctl scenario` on it makes the same calls,
+    /// so on the simulator with the same seed and mutations the trace is the same.
+    pub fn write_scenario(&self, dir: &Path, stem: &str, header: &[String]) -> io::Result<PathBuf> {
+        let path = dir.join(format!("{stem}.scenario"));
+        let mut lines = header.to_vec();
+        lines.push(format!("simulator seed {}", self.seed));
+        lines.push(format!("replay: {}", self.replay_command(&path)));
+        crate::replay::write(dir, stem, &self.record.calls, &lines)
+    }
+}
+
+/// A rule as a property: what it is called, and its judge of a run (violations, and known
+/// simulator races set apart).
+pub struct Rule {
+    /// `rule 1` or `rule 2`.
+    pub name: &'static str,
+    /// The judge.
+    pub judge: fn(&SimRun) -> (Vec<String>, Vec<String>),
+}
+
+/// Rule 1 with the clean-run check.
+pub const RULE1: Rule = Rule {
+    name: "rule 1",
+    judge: |run| {
+        let mut v = crate::checks::rule1(&run.record);
+        v.extend(crate::checks::clean_run(&run.record));
+        (v, Vec::new())
+    },
+};
+
+/// Rule 2 with the clean-run check.
+pub const RULE2: Rule = Rule {
+    name: "rule 2",
+    judge: |run| {
+        let (mut v, known) = crate::checks::rule2_with_known(&run.record);
+        v.extend(crate::checks::clean_run(&run.record));
+        (v, known)
+    },
+};
+
+/// What a property run found.
+pub struct PropertyOutcome {
+    /// Scenarios run, shrinking included.
+    pub ran: usize,
+    /// Known simulator races set apart (with their seeds).
+    pub known: Vec<String>,
+    /// The failure, if one was found: proptest's message and the shrunk scenario's run (with
+    /// its trace).
+    pub failure: Option<(String, SimRun)>,
+}
+
+/// Checks `rule` over `cases` generated scenarios of `shape` on the simulator with
+/// `mutations` (`persistence`: proptest's regression file, replayed first). A failure is
+/// shrunk to a minimal scenario, which is run once more with its trace kept. `generator_seed`
+/// makes the generated scenarios themselves deterministic (a sweep's chunks); `None` lets
+/// proptest pick.
+pub fn check_rule(
+    rule: &Rule,
+    shape: Shape,
+    cases: u32,
+    mutations: &Value,
+    persistence: Option<&'static str>,
+    generator_seed: Option<u64>,
+) -> PropertyOutcome {
+    let config = Config {
+        cases,
+        failure_persistence: persistence
+            .map(|f| Box::new(FileFailurePersistence::Direct(f)) as Box<_>),
+        max_shrink_iters: 4096,
+        ..Config::default()
+    };
+    let ran = AtomicUsize::new(0);
+    let known: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut runner = match generator_seed {
+        Some(seed) => {
+            let mut bytes = [0u8; 32];
+            for chunk in bytes.chunks_mut(8) {
+                chunk.copy_from_slice(&seed.to_le_bytes());
+            }
+            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+        }
+        None => TestRunner::new(config),
+    };
+    let result = runner.run(&scenarios(shape), |scenario| {
+        ran.fetch_add(1, Ordering::Relaxed);
+        let run = run_on_sim_with(&scenario, mutations, false);
+        let (violations, set_apart) = (rule.judge)(&run);
+        if !set_apart.is_empty() {
+            known.lock().unwrap_or_else(|p| p.into_inner()).extend(
+                set_apart
+                    .into_iter()
+                    .map(|k| format!("seed {}: {k}", run.seed)),
+            );
+        }
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(TestCaseError::fail(run.failure(rule.name, &violations)))
+        }
+    });
+    let failure = match result {
+        Ok(()) => None,
+        Err(TestError::Fail(why, scenario)) => {
+            Some((why.to_string(), run_on_sim_with(&scenario, mutations, true)))
+        }
+        Err(TestError::Abort(why)) => panic!("{}: proptest aborted: {why}", rule.name),
+    };
+    PropertyOutcome {
+        ran: ran.load(Ordering::Relaxed),
+        known: known.into_inner().unwrap_or_else(|p| p.into_inner()),
+        failure,
     }
 }

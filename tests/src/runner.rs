@@ -19,6 +19,7 @@ use testkit::{BundleBuilder, PidNamespace};
 
 use crate::connection::{connect, Collected, Drain};
 use crate::inspect::{Inspector, KernelProcess, RelayFacts};
+use crate::replay::{exec_name, Call, Logged};
 use crate::scenario::{PidNs, Plan, Script, StdioPlan, Step};
 
 /// Where and how a plan runs.
@@ -36,6 +37,16 @@ pub struct RunOptions {
     /// every exec not waited yet (generated execs end by themselves), so that no exec is killed
     /// mid-script; after the steps, record [`Record::final_survivors`].
     pub settle: bool,
+    /// Whether bundles get a busybox `rootfs/` (a real backend needs one; the simulator reads
+    /// only `config.json`, and copying busybox per container dominated a simulated run).
+    pub rootfs: bool,
+    /// Whether container ids carry the process id and a run counter (unique on a shared
+    /// backend such as runc). Without, ids are `<id_prefix>-c<n>` and cgroups
+    /// `<cgroup_prefix>/<id_prefix>-g<n>`: a fresh simulator per run needs no more, and the
+    /// run can be written as a `.scenario` file that replays it call for call.
+    pub unique_ids: bool,
+    /// The sandbox id given to `create_container`.
+    pub sandbox_id: String,
 }
 
 impl Default for RunOptions {
@@ -46,6 +57,9 @@ impl Default for RunOptions {
             wait_bound: Duration::from_secs(60),
             close_bound: Duration::from_secs(10),
             settle: false,
+            rootfs: true,
+            unique_ids: true,
+            sandbox_id: "suite-sandbox".into(),
         }
     }
 }
@@ -155,7 +169,28 @@ pub struct Record {
     /// number of live processes of each container whose init was not waited for (`None`: it
     /// was).
     pub final_survivors: Option<Vec<Option<usize>>>,
+    /// With [`RunOptions::settle`]: at the same settled point, each container's state and
+    /// process listing (`None` once its init was waited for).
+    pub final_listings: Option<Vec<Option<Listing>>>,
+    /// Every backend-moving call, in order: [`crate::replay`] writes it as a `.scenario`.
+    pub calls: Vec<Logged>,
 }
+
+impl Record {
+    fn log(&mut self, call: Call, error: Option<ErrorKind>) {
+        self.calls.push(Logged { call, error });
+    }
+}
+
+/// One listed process as the differential suite compares it: command line, whether the
+/// runtime created it, whether it is a zombie.
+pub type ListedProcess = (Vec<String>, bool, bool);
+
+/// A container's state and `all_processes()` at a settled point (sorted), or the error kinds.
+pub type Listing = (
+    Result<Status, ErrorKind>,
+    Result<Vec<ListedProcess>, ErrorKind>,
+);
 
 struct Live {
     proc: Arc<dyn Process>,
@@ -172,7 +207,11 @@ pub fn run_plan(
     bundle_base: &Path,
 ) -> Record {
     let run = RUNS.fetch_add(1, Ordering::Relaxed);
-    let tag = format!("{}-{}-{run}", opts.id_prefix, std::process::id());
+    let tag = if opts.unique_ids {
+        format!("{}-{}-{run}", opts.id_prefix, std::process::id())
+    } else {
+        opts.id_prefix.clone()
+    };
     let mut rec = Record {
         plan: plan.clone(),
         ids: Vec::new(),
@@ -183,6 +222,8 @@ pub fn run_plan(
         survivors: Vec::new(),
         failures: Vec::new(),
         final_survivors: None,
+        final_listings: None,
+        calls: Vec::new(),
     };
     let mut containers: Vec<Arc<dyn Container>> = Vec::new();
     let mut lives: Vec<Live> = Vec::new();
@@ -201,11 +242,15 @@ pub fn run_plan(
         };
         let args = c.init.args();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let bundle = BundleBuilder::new(&args)
+        let builder = BundleBuilder::new(&args)
             .pid_namespace(ns)
             .cgroups_path(&format!("{}/{tag}-g{}", opts.cgroup_prefix, c.cgroup))
-            .in_dir(bundle_base)
-            .build();
+            .in_dir(bundle_base);
+        let bundle = if opts.rootfs {
+            builder.build()
+        } else {
+            builder.build_config_only()
+        };
         let bundle = match bundle {
             Ok(b) => b,
             Err(e) => {
@@ -220,7 +265,17 @@ pub fn run_plan(
                 break;
             }
         };
-        match runtime.create_container("suite-sandbox", &id, bundle.path(), stdio) {
+        let created = runtime.create_container(&opts.sandbox_id, &id, bundle.path(), stdio);
+        rec.log(
+            Call::Create {
+                id: id.clone(),
+                spec: Box::new(bundle.spec().clone()),
+                stdout: c.stdio.stdout,
+                stderr: c.stdio.stderr,
+            },
+            created.as_ref().err().map(|e| e.kind()),
+        );
+        match created {
             Ok(container) => {
                 let container: Arc<dyn Container> = Arc::from(container);
                 rec.procs.push(ProcRecord {
@@ -260,7 +315,14 @@ pub fn run_plan(
         return rec;
     }
     for (i, c) in containers.iter().enumerate() {
-        if let Err(e) = c.start() {
+        let started = c.start();
+        rec.log(
+            Call::Start {
+                id: rec.ids[i].clone(),
+            },
+            started.as_ref().err().map(|e| e.kind()),
+        );
+        if let Err(e) = started {
             rec.failures.push(format!("c{i}: start: {e}"));
         }
     }
@@ -292,7 +354,18 @@ pub fn run_plan(
                 };
                 let args = script.args();
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                match c.exec(&testkit::exec_process(&args, false), set) {
+                let execed = c.exec(&testkit::exec_process(&args, false), set);
+                rec.log(
+                    Call::Exec {
+                        id: rec.ids[*container].clone(),
+                        exec: exec_index,
+                        args: script.args(),
+                        stdout: stdio.stdout,
+                        stderr: stdio.stderr,
+                    },
+                    execed.as_ref().err().map(|e| e.kind()),
+                );
+                match execed {
                     Ok(p) => {
                         let p: Arc<dyn Process> = Arc::from(p);
                         rec.execs.push(ExecRecord::Started {
@@ -338,6 +411,13 @@ pub fn run_plan(
             Step::Kill { container, signal } => {
                 let c = &containers[*container];
                 let result = c.kill(*signal).map_err(|e| e.kind());
+                rec.log(
+                    Call::Kill {
+                        id: rec.ids[*container].clone(),
+                        signal: *signal,
+                    },
+                    result.err(),
+                );
                 if result.is_ok() && !lives[*container].waited {
                     rec.procs[*container].signals.push(*signal);
                 }
@@ -370,6 +450,13 @@ pub fn run_plan(
                 let c = &containers[*container];
                 if !lives[*container].waited {
                     let result = c.kill(Signal::KILL).map_err(|e| e.kind());
+                    rec.log(
+                        Call::Kill {
+                            id: rec.ids[*container].clone(),
+                            signal: Signal::KILL,
+                        },
+                        result.err(),
+                    );
                     if result.is_ok() {
                         rec.procs[*container].signals.push(Signal::KILL);
                     }
@@ -391,9 +478,24 @@ pub fn run_plan(
         for p in n..lives.len() {
             wait_one(&mut rec, &mut lives, p, inspector, opts);
         }
-        let settled = settled_counts(runtime, &containers, &lives, n);
+        let (listings, advanced) = settled_listings(runtime, &containers, &lives, n);
+        let settled: Vec<Option<usize>> = listings
+            .iter()
+            .map(|l| {
+                l.as_ref().and_then(|(_, procs)| {
+                    procs
+                        .as_ref()
+                        .ok()
+                        .map(|p| p.iter().filter(|(_, _, zombie)| !zombie).count())
+                })
+            })
+            .collect();
+        if let Some(ms) = advanced {
+            rec.log(Call::Advance { ms }, None);
+        }
         rec.survivors.push(settled);
         rec.final_survivors = rec.survivors.last().cloned();
+        rec.final_listings = Some(listings);
     }
     teardown(&mut rec, &containers, &mut lives, inspector, opts);
     drop(bundles);
@@ -407,35 +509,64 @@ pub const QUIESCE: Duration = Duration::from_millis(200);
 /// The longest a real backend is given to reach a steady process count.
 const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 
-/// The final process counts, once the backend's processes have settled. The simulator
-/// advances its virtual clock by [`QUIESCE`] (deterministic). A real backend runs for at least
-/// [`QUIESCE`], then its counts are read until two reads in a row agree (bounded by
-/// [`SETTLE_LIMIT`]): the steady state is the event waited for, so a loaded machine that takes
-/// longer to reach it does not change the count.
-fn settled_counts(
+/// The final states and process listings, once the backend's processes have settled. The
+/// simulator advances its virtual clock by [`QUIESCE`] (deterministic; every call settles).
+/// A real backend runs for at least [`QUIESCE`], then its listings are read until two reads
+/// in a row agree (bounded by [`SETTLE_LIMIT`]): the steady state is the event waited for,
+/// so a loaded machine that takes longer to reach it does not change what is compared. Also
+/// says how far the simulator's clock was advanced, if it was.
+fn settled_listings(
     runtime: &dyn Runtime,
     containers: &[Arc<dyn Container>],
     lives: &[Live],
     n: usize,
-) -> Vec<Option<usize>> {
+) -> (Vec<Option<Listing>>, Option<u64>) {
     let ms = QUIESCE.as_millis() as u64;
     if runtime
         .extension("advance", &serde_json::json!({ "ms": ms }))
         .is_ok()
     {
-        return counts(containers, lives, n);
+        return (listings(containers, lives, n), Some(ms));
     }
     thread::sleep(QUIESCE);
     let deadline = std::time::Instant::now() + SETTLE_LIMIT;
-    let mut last = counts(containers, lives, n);
+    let mut last = listings(containers, lives, n);
     loop {
         thread::sleep(Duration::from_millis(50));
-        let now = counts(containers, lives, n);
+        let now = listings(containers, lives, n);
         if now == last || std::time::Instant::now() >= deadline {
-            return now;
+            return (now, None);
         }
         last = now;
     }
+}
+
+/// Each of the first `n` containers' state and sorted process listing (`None` once its init
+/// was waited for).
+fn listings(containers: &[Arc<dyn Container>], lives: &[Live], n: usize) -> Vec<Option<Listing>> {
+    (0..n)
+        .map(|i| {
+            if lives[i].waited {
+                return None;
+            }
+            let state = containers[i]
+                .state()
+                .map(|s| s.status)
+                .map_err(|e| e.kind());
+            let procs = containers[i]
+                .all_processes()
+                .map(|v| {
+                    let mut l: Vec<ListedProcess> = v
+                        .into_iter()
+                        .map(|p| (p.command, p.created_by_runtime, p.is_zombie))
+                        .collect();
+                    l.sort();
+                    l
+                })
+                .map_err(|e| e.kind());
+            Some((state, procs))
+        })
+        .collect()
 }
 
 /// The init of a container seen as a process (the container object is both).
@@ -485,6 +616,10 @@ fn wait_one(
     }
     lives[p].waited = true;
     let proc = lives[p].proc.clone();
+    let name = match rec.procs[p].exec {
+        Some(e) => exec_name(e),
+        None => rec.ids[rec.procs[p].container].clone(),
+    };
     rec.procs[p].wait_called_at = inspector.map(|i| i.now());
     let (tx, rx) = mpsc::channel();
     thread::Builder::new()
@@ -494,6 +629,7 @@ fn wait_one(
         })
         .expect("spawning a wait thread");
     let status = rx.recv_timeout(opts.wait_bound).ok();
+    rec.log(Call::Wait { name }, status.and_then(Result::err));
     let r = &mut rec.procs[p];
     r.status = status;
     if r.status.is_none() {
@@ -609,20 +745,34 @@ fn teardown(
                 continue;
             }
             Ok(Status::Stopped) => {}
-            _ => match c.kill(Signal::KILL) {
-                Ok(()) => rec.procs[i].signals.push(Signal::KILL),
-                Err(e) if e.is(ErrorKind::NotRunning) => {}
-                Err(e) => rec.failures.push(format!("c{i}: teardown kill: {e}")),
-            },
+            _ => {
+                let killed = c.kill(Signal::KILL);
+                rec.log(
+                    Call::Kill {
+                        id: rec.ids[i].clone(),
+                        signal: Signal::KILL,
+                    },
+                    killed.as_ref().err().map(|e| e.kind()),
+                );
+                match killed {
+                    Ok(()) => rec.procs[i].signals.push(Signal::KILL),
+                    Err(e) if e.is(ErrorKind::NotRunning) => {}
+                    Err(e) => rec.failures.push(format!("c{i}: teardown kill: {e}")),
+                }
+            }
         }
         wait_init(rec, containers, lives, i, inspector, opts);
     }
     for p in n..lives.len() {
         wait_one(rec, lives, p, inspector, opts);
     }
+    let mut deletes = Vec::new();
     for (live, r) in lives.iter().zip(rec.procs.iter()).skip(n) {
         if r.status.is_some() {
-            if let Err(e) = live.proc.delete() {
+            let deleted = live.proc.delete();
+            let name = exec_name(r.exec.unwrap_or_default());
+            deletes.push((name, deleted.as_ref().err().map(|e| e.kind())));
+            if let Err(e) = deleted {
                 rec.failures.push(format!("{}: delete: {e}", r.label));
             }
         }
@@ -630,9 +780,14 @@ fn teardown(
     for (i, c) in containers.iter().enumerate() {
         let hung = lives[i].waited && rec.procs[i].status.is_none();
         if !hung {
-            if let Err(e) = c.delete() {
+            let deleted = c.delete();
+            deletes.push((rec.ids[i].clone(), deleted.as_ref().err().map(|e| e.kind())));
+            if let Err(e) = deleted {
                 rec.failures.push(format!("c{i}: delete: {e}"));
             }
         }
+    }
+    for (name, error) in deletes {
+        rec.log(Call::Delete { name }, error);
     }
 }

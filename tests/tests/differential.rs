@@ -1,10 +1,12 @@
 //! Differential: the same generated timing-independent scenarios on the simulator and on real
-//! runc, and on youki (all through the plugin loader, all with a 500 ms drain grace): same exit codes, same
-//! bytes on each stream, same relay ends, same refused execs, same surviving processes.
+//! runc, and on youki (all through the plugin loader, all with a 500 ms drain grace): same exit
+//! codes, same bytes on each stream, same relay ends, same refused execs and kill results
+//! (error kinds), and, once every exec ended and the processes settled, the same state and
+//! process listing (command lines, created by the runtime, zombie) for every container.
 //!
 //! Needs root and runc (skips otherwise, unless `RTL_REQUIRE_RUNC=1`, where it must run).
-//! 50 scenarios under CI (`CI=true` or `RTL_REQUIRE_RUNC=1`), 10 locally, or
-//! `RTL_PROPTEST_CASES`. Failures shrink and persist in
+//! 200 scenarios under CI for runc, 50 for youki (`CI=true` or `RTL_REQUIRE_RUNC=1`), 10 locally, or
+//! `RTL_PROPTEST_CASES`; `scripts/differential-long.sh` runs 2,000. Failures shrink and persist in
 //! `tests/proptest-regressions/differential.txt`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,7 +25,7 @@ fn differential_sim_vs_runc() {
     if !testkit::require_runc_or_skip("differential_sim_vs_runc") {
         return;
     }
-    differential("runc", "runc".into(), "differential.txt");
+    differential("runc", "runc".into(), "differential.txt", 200);
 }
 
 /// The same scenarios, sim vs the runc backend driving youki; mandatory under
@@ -33,10 +35,15 @@ fn differential_sim_vs_youki() {
     let Some(youki) = testkit::require_youki_or_skip("differential_sim_vs_youki") else {
         return;
     };
-    differential("youki", youki, "differential-youki.txt");
+    differential("youki", youki, "differential-youki.txt", 50);
 }
 
-fn differential(name: &str, runc_path: std::path::PathBuf, regressions: &'static str) {
+fn differential(
+    name: &str,
+    runc_path: std::path::PathBuf,
+    regressions: &'static str,
+    ci_cases: u32,
+) {
     let runc_plugin =
         plugin::load(&plugin::testing::plugin_path("backend-runc")).expect("loading runc");
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -48,7 +55,7 @@ fn differential(name: &str, runc_path: std::path::PathBuf, regressions: &'static
             "drain_grace_ms": 500,
         }))
         .expect("opening the runc backend");
-    let cases = case_count(50, 10);
+    let cases = case_count(ci_cases, 10);
     let config = Config {
         cases,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(Box::leak(

@@ -6,62 +6,61 @@
 //! traps, signals; inits that exit at generated moments), runs it on a fresh simulated runtime
 //! opened with the scenario's seed, and judges the record with [`suites::checks`].
 //!
-//! Case counts: 1,000 per property under CI (`CI=true` or `RTL_REQUIRE_RUNC=1`), 100 locally,
-//! or `RTL_PROPTEST_CASES`. Failures shrink to a minimal scenario, printed with its simulator
-//! seed, and persist in `tests/proptest-regressions/` (replayed first on every run).
+//! Case counts: 10,000 per property under CI (`CI=true` or `RTL_REQUIRE_RUNC=1`), 1,000
+//! locally, or `RTL_PROPTEST_CASES`. Failures shrink to a minimal scenario, printed with its
+//! simulator seed, persist in `tests/proptest-regressions/` (replayed first on every run), and
+//! are written as a `.scenario` file (under the target directory's `tmp/rtl-failures/`) that
+//! `rtctl scenario FILE --seed N` replays with the same trace.
 //! `RTL_SIM_SEED=<n>` pins the simulator seed of every scenario (to replay a printed seed);
 //! `RTL_SIM_MUTATIONS=name[,name]` switches on the simulator's deliberate rule breakers
 //! (`plain_kill_on_init_exit`, `kill_all_even_if_owned`, `no_drain`), to show that the
 //! properties catch them.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::path::PathBuf;
 
-use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
-use suites::checks;
-use suites::properties::{case_count, log_line, run_on_sim, SimRun};
-use suites::scenario::strategy::{scenarios, Shape};
+use suites::properties::{
+    case_count, check_rule, log_line, mutations_from_env, Rule, RULE1, RULE2,
+};
+use suites::scenario::strategy::Shape;
 
-fn property(name: &str, file: &'static str, judge: impl Fn(&SimRun) -> (Vec<String>, Vec<String>)) {
-    let cases = case_count(1000, 100);
-    let config = Config {
+/// Where a failing property writes its shrunk scenario as a `.scenario` file.
+fn failure_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rtl-failures")
+}
+
+fn property(rule: &Rule, file: &'static str) {
+    let cases = case_count(10_000, 1000);
+    let outcome = check_rule(
+        rule,
+        Shape::simulator(),
         cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(file))),
-        max_shrink_iters: 4096,
-        ..Config::default()
-    };
-    let ran = AtomicUsize::new(0);
-    let known: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let mut runner = TestRunner::new(config);
-    let result = runner.run(&scenarios(Shape::simulator()), |scenario| {
-        ran.fetch_add(1, Ordering::Relaxed);
-        let run = run_on_sim(&scenario);
-        let (violations, set_apart) = judge(&run);
-        if !set_apart.is_empty() {
-            known.lock().unwrap_or_else(|p| p.into_inner()).extend(
-                set_apart
-                    .into_iter()
-                    .map(|k| format!("seed {}: {k}", run.seed)),
-            );
-        }
-        if violations.is_empty() {
-            Ok(())
-        } else {
-            Err(TestCaseError::fail(run.failure(name, &violations)))
-        }
-    });
-    let known = known.into_inner().unwrap_or_else(|p| p.into_inner());
+        &mutations_from_env(),
+        Some(file),
+        None,
+    );
     log_line(&format!(
-        "{name}: {} scenarios run ({cases} cases asked; shrinking included), {} known \
+        "{}: {} scenarios run ({cases} cases asked; shrinking included), {} known \
          simulator race(s) set apart",
-        ran.load(Ordering::Relaxed),
-        known.len()
+        rule.name,
+        outcome.ran,
+        outcome.known.len()
     ));
-    for k in &known {
+    for k in &outcome.known {
         log_line(&format!("  known: {k}"));
     }
-    if let Err(e) = result {
-        panic!("{name}: {e}");
+    if let Some((why, run)) = outcome.failure {
+        let stem = format!("{}-seed-{}", rule.name.replace(' ', ""), run.seed);
+        let written =
+            run.write_scenario(&failure_dir(), &stem, &[format!("{} violated", rule.name)]);
+        let replay = match written {
+            Ok(path) => format!(
+                "the shrunk scenario is written as {}; replay it with\n  {}",
+                path.display(),
+                run.replay_command(&path)
+            ),
+            Err(e) => format!("(could not write the shrunk scenario: {e})"),
+        };
+        panic!("{}: {why}\n{replay}", rule.name);
     }
 }
 
@@ -69,16 +68,11 @@ fn property(name: &str, file: &'static str, judge: impl Fn(&SimRun) -> (Vec<Stri
 #[test]
 fn rule1_init_exit_kills_siblings_unless_namespace_owned() {
     property(
-        "rule 1",
+        &RULE1,
         concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/proptest-regressions/rule1.txt"
         ),
-        |run| {
-            let mut v = checks::rule1(&run.record);
-            v.extend(checks::clean_run(&run.record));
-            (v, Vec::new())
-        },
     );
 }
 
@@ -86,15 +80,10 @@ fn rule1_init_exit_kills_siblings_unless_namespace_owned() {
 #[test]
 fn rule2_relays_drain_and_never_hang() {
     property(
-        "rule 2",
+        &RULE2,
         concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/proptest-regressions/rule2.txt"
         ),
-        |run| {
-            let (mut v, known) = checks::rule2_with_known(&run.record);
-            v.extend(checks::clean_run(&run.record));
-            (v, known)
-        },
     );
 }

@@ -35,16 +35,6 @@ impl World {
             .collect()
     }
 
-    /// Every process (alive or zombie) of `cgroup`, in pid order.
-    pub(crate) fn cgroup_all(&self, cgroup: &str) -> Vec<i32> {
-        self.kernel
-            .procs
-            .values()
-            .filter(|p| p.cgroup == cgroup)
-            .map(|p| p.pid)
-            .collect()
-    }
-
     /// `runc kill --all <container> <signal>`: signals every live process of the cgroup, from
     /// outside every pid namespace.
     pub(crate) fn kill_all(&mut self, container: &str, cgroup: &str, signal: Signal, reason: &str) {

@@ -52,24 +52,80 @@ pub struct StreamStats {
     pub reader_gone: bool,
 }
 
+/// An open file of a simulated process (what one of its fds 0-2 refers to).
+#[derive(Debug, Clone)]
+pub enum Fd {
+    /// A real stdio stream of a runtime process (a relay's pipe or pty, or `/dev/null`),
+    /// inherited by its descendants.
+    Stream(Arc<StreamFd>),
+    /// One end of a pipe between simulated processes (a pipeline's `|`).
+    Pipe {
+        /// The pipe ([`super::fs::SimPipe`]).
+        id: u64,
+        /// The write end (else the read end).
+        write: bool,
+    },
+    /// A file of the container opened for writing (`>`, `>>`): writes append to it.
+    File {
+        /// Its absolute path in the container.
+        path: String,
+    },
+    /// A file of the container opened for reading (`<`), with its own offset.
+    FileIn {
+        /// The open file ([`super::fs::OpenRead`]).
+        id: u64,
+    },
+    /// `/dev/null` opened by a redirection: writes vanish, reads give end-of-file.
+    Null,
+    /// `/dev/zero` opened for reading.
+    Zero,
+}
+
+impl Fd {
+    /// The real stream, if it is one.
+    pub fn stream(&self) -> Option<&Arc<StreamFd>> {
+        match self {
+            Fd::Stream(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
 /// The three stdio slots of a process.
 #[derive(Debug, Clone, Default)]
 pub struct Slots {
     /// Standard input.
-    pub stdin: Option<Arc<StreamFd>>,
+    pub stdin: Option<Fd>,
     /// Standard output.
-    pub stdout: Option<Arc<StreamFd>>,
+    pub stdout: Option<Fd>,
     /// Standard error.
-    pub stderr: Option<Arc<StreamFd>>,
+    pub stderr: Option<Fd>,
 }
 
 impl Slots {
     /// The slot of an output stream.
-    pub fn output(&self, stream: Stream) -> Option<&Arc<StreamFd>> {
+    pub fn output(&self, stream: Stream) -> Option<&Fd> {
         match stream {
             Stream::Out => self.stdout.as_ref(),
             Stream::Err => self.stderr.as_ref(),
         }
+    }
+
+    /// Slot `fd` (0, 1 or 2).
+    pub fn slot_mut(&mut self, fd: i32) -> &mut Option<Fd> {
+        match fd {
+            0 => &mut self.stdin,
+            1 => &mut self.stdout,
+            _ => &mut self.stderr,
+        }
+    }
+
+    /// Every real stream among the slots.
+    pub fn streams(&self) -> impl Iterator<Item = &Arc<StreamFd>> {
+        [&self.stdin, &self.stdout, &self.stderr]
+            .into_iter()
+            .flatten()
+            .filter_map(Fd::stream)
     }
 }
 
@@ -77,9 +133,19 @@ impl Slots {
 #[derive(Debug, Clone)]
 pub struct PendingWrite {
     /// Where to.
-    pub file: Arc<StreamFd>,
+    pub file: Fd,
     /// The bytes not written yet.
     pub data: Vec<u8>,
+}
+
+/// How flushing a process's pending writes ended.
+pub(crate) enum Flush {
+    /// Nothing pending any more.
+    Done,
+    /// A real pipe cannot take more yet (its relay drains it in real time).
+    Real(Arc<StreamFd>),
+    /// A simulated pipe is full (its reader drains it in virtual time).
+    Simulated,
 }
 
 /// Makes a real fd nonblocking, so that a simulated write never blocks the simulator.
@@ -152,18 +218,46 @@ impl World {
     }
 
     /// Counts a new holder of `file`.
-    pub(crate) fn hold(&mut self, file: &Option<Arc<StreamFd>>) -> Option<Arc<StreamFd>> {
-        if let Some(f) = file {
-            if let Some(s) = self.kernel.streams.get_mut(&f.id) {
-                s.holders += 1;
+    pub(crate) fn hold(&mut self, file: &Option<Fd>) -> Option<Fd> {
+        match file {
+            Some(Fd::Stream(f)) => {
+                if let Some(s) = self.kernel.streams.get_mut(&f.id) {
+                    s.holders += 1;
+                }
             }
+            Some(Fd::Pipe { id, write }) => {
+                if let Some(p) = self.kernel.pipes.get_mut(id) {
+                    if *write {
+                        p.writers += 1;
+                    } else {
+                        p.readers += 1;
+                    }
+                }
+            }
+            _ => {}
         }
         file.clone()
     }
 
     /// Gives up one holder of `file`; the last one records the end-of-file time.
-    pub(crate) fn release(&mut self, file: Option<Arc<StreamFd>>) {
-        let Some(f) = file else { return };
+    pub(crate) fn release(&mut self, file: Option<Fd>) {
+        let f = match file {
+            Some(Fd::Stream(f)) => f,
+            Some(Fd::Pipe { id, write }) => {
+                if let Some(p) = self.kernel.pipes.get_mut(&id) {
+                    if write {
+                        p.writers = p.writers.saturating_sub(1);
+                    } else {
+                        p.readers = p.readers.saturating_sub(1);
+                    }
+                    if p.readers == 0 && p.writers == 0 {
+                        self.kernel.pipes.remove(&id);
+                    }
+                }
+                return;
+            }
+            _ => return,
+        };
         let now = self.clock.now().0;
         if let Some(s) = self.kernel.streams.get_mut(&f.id) {
             s.holders = s.holders.saturating_sub(1);
@@ -188,30 +282,48 @@ impl World {
 
     /// The simulated `write(2)` of process `pid` to one of its output streams. Completes at
     /// once when the pipe has room (the usual case); otherwise the rest becomes a pending write
-    /// and the process blocks until the relay has drained the pipe. A write to a pipe whose
-    /// reader is gone delivers SIGPIPE.
+    /// and the process blocks until the pipe's reader (a relay, or a simulated process) has
+    /// drained it. A write to a pipe whose reader is gone delivers SIGPIPE. A write to a file
+    /// appends to it; to `/dev/null`, or to an fd open for reading, goes nowhere.
     pub(crate) fn sys_write(&mut self, pid: i32, stream: Stream, data: &[u8]) {
         if data.is_empty() {
             return;
         }
-        let Some(file) = self
-            .kernel
-            .procs
-            .get(&pid)
-            .and_then(|p| p.slots.output(stream).cloned())
-        else {
+        let Some(p) = self.kernel.procs.get(&pid) else {
             return;
         };
+        let Some(file) = p.slots.output(stream).cloned() else {
+            return;
+        };
+        let container = p.container.clone();
         let name = match stream {
             Stream::Out => "stdout",
             Stream::Err => "stderr",
+        };
+        let target = match &file {
+            Fd::Stream(f) => format!("stream {}", f.id),
+            Fd::Pipe { id, .. } => format!("pipe {id}"),
+            Fd::File { path } => path.clone(),
+            Fd::Null | Fd::Zero | Fd::FileIn { .. } => "nowhere".into(),
         };
         self.trace.record(
             self.clock.now(),
             pid,
             "write",
-            format!("{} bytes to {name} (stream {})", data.len(), file.id),
+            format!("{} bytes to {name} ({target})", data.len()),
         );
+        match &file {
+            Fd::File { path } => {
+                self.kernel
+                    .files
+                    .entry((container, path.clone()))
+                    .or_default()
+                    .extend_from_slice(data);
+                return;
+            }
+            Fd::Null | Fd::Zero | Fd::FileIn { .. } | Fd::Pipe { write: false, .. } => return,
+            _ => {}
+        }
         if let Some(p) = self.kernel.procs.get_mut(&pid) {
             if !p.pending_write.is_empty() {
                 // Keep the order: queue behind the write that is still waiting.
@@ -222,10 +334,9 @@ impl World {
                 return;
             }
         }
-        match write_now(&file, data) {
-            WriteEnd::Done => self.count_written(file.id, data.len()),
+        match self.write_fd(&file, data) {
+            WriteEnd::Done => {}
             WriteEnd::Partial(n) => {
-                self.count_written(file.id, n);
                 if let Some(p) = self.kernel.procs.get_mut(&pid) {
                     p.pending_write.push(PendingWrite {
                         file,
@@ -234,6 +345,38 @@ impl World {
                 }
             }
             WriteEnd::BrokenPipe => self.broken_pipe(pid),
+        }
+    }
+
+    /// Writes what `file` takes now (a real pipe, or a simulated one of bounded capacity).
+    fn write_fd(&mut self, file: &Fd, data: &[u8]) -> WriteEnd {
+        match file {
+            Fd::Stream(f) => {
+                let end = write_now(f, data);
+                match end {
+                    WriteEnd::Done => self.count_written(f.id, data.len()),
+                    WriteEnd::Partial(n) => self.count_written(f.id, n),
+                    WriteEnd::BrokenPipe => {}
+                }
+                end
+            }
+            Fd::Pipe { id, .. } => {
+                let Some(p) = self.kernel.pipes.get_mut(id) else {
+                    return WriteEnd::BrokenPipe;
+                };
+                if p.readers == 0 {
+                    return WriteEnd::BrokenPipe;
+                }
+                let room = super::fs::PIPE_CAPACITY.saturating_sub(p.buf.len());
+                let n = room.min(data.len());
+                p.buf.extend(&data[..n]);
+                if n == data.len() {
+                    WriteEnd::Done
+                } else {
+                    WriteEnd::Partial(n)
+                }
+            }
+            _ => WriteEnd::Done,
         }
     }
 
@@ -249,23 +392,23 @@ impl World {
         let _ = self.send_signal(pid, runtime_api::Signal::PIPE, None);
     }
 
-    /// Tries to finish the pending writes of `pid`, in order. Returns `None` when they are
-    /// finished (or the process is gone), or the file it still waits on.
-    pub(crate) fn flush_pending(&mut self, pid: i32) -> Option<Arc<StreamFd>> {
+    /// Tries to finish the pending writes of `pid`, in order.
+    pub(crate) fn flush_pending(&mut self, pid: i32) -> Flush {
         loop {
-            let p = self.kernel.procs.get_mut(&pid)?;
+            let Some(p) = self.kernel.procs.get_mut(&pid) else {
+                return Flush::Done;
+            };
             if p.state != ProcState::Alive {
                 p.pending_write.clear();
-                return None;
+                return Flush::Done;
             }
             if p.pending_write.is_empty() {
-                return None;
+                return Flush::Done;
             }
             let pending = p.pending_write.remove(0);
-            match write_now(&pending.file, &pending.data) {
-                WriteEnd::Done => self.count_written(pending.file.id, pending.data.len()),
+            match self.write_fd(&pending.file, &pending.data) {
+                WriteEnd::Done => {}
                 WriteEnd::Partial(n) => {
-                    self.count_written(pending.file.id, n);
                     let file = pending.file.clone();
                     if let Some(p) = self.kernel.procs.get_mut(&pid) {
                         p.pending_write.insert(
@@ -276,14 +419,17 @@ impl World {
                             },
                         );
                     }
-                    return Some(file);
+                    return match file {
+                        Fd::Stream(f) => Flush::Real(f),
+                        _ => Flush::Simulated,
+                    };
                 }
                 WriteEnd::BrokenPipe => {
                     if let Some(p) = self.kernel.procs.get_mut(&pid) {
                         p.pending_write.clear();
                     }
                     self.broken_pipe(pid);
-                    return None;
+                    return Flush::Done;
                 }
             }
         }

@@ -6,6 +6,7 @@
 
 pub mod cgroup;
 pub mod file;
+pub mod fs;
 pub mod pidns;
 pub mod process;
 pub mod signal;
@@ -13,9 +14,10 @@ pub mod signal;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use cgroup::KillAllRecord;
-pub use file::{FileKind, Slots, StreamFd, StreamStats};
+pub use file::{Fd, FileKind, Slots, StreamFd, StreamStats};
+pub use fs::{InputBuf, OpenRead, SimPipe};
 pub use pidns::{PidNs, HOST_NS};
-pub use process::{Proc, ProcState, Program, RUNTIME_PID};
+pub use process::{Filter, Input, Proc, ProcState, Program, RUNTIME_PID};
 
 /// The kernel's tables.
 #[derive(Debug, Default)]
@@ -30,6 +32,16 @@ pub struct Kernel {
     pub frozen: BTreeSet<String>,
     /// Every cgroup-wide kill issued, in order.
     pub kill_alls: Vec<KillAllRecord>,
+    /// Pipes between simulated processes, by id.
+    pub pipes: BTreeMap<u64, SimPipe>,
+    /// Files of the containers, by (container id, absolute path).
+    pub files: BTreeMap<(String, String), Vec<u8>>,
+    /// Files open for reading, by id.
+    pub reads: BTreeMap<u64, OpenRead>,
+    /// Input taken from real stdin streams, by stream id.
+    pub inputs: BTreeMap<u64, InputBuf>,
+    pub(crate) next_pipe: u64,
+    pub(crate) next_open: u64,
     pub(crate) next_pid: i32,
     pub(crate) next_ns: u64,
     pub(crate) next_stream: u64,

@@ -3,9 +3,10 @@
 
 use super::file::{PendingWrite, Slots};
 use crate::clock::Instant;
-use crate::shell::{Redirect, Script, Shell, Utility};
+use crate::shell::{HeadCount, Script, Shell, Utility};
 use crate::world::World;
 use runtime_api::ExitStatus;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// The pid that stands for the runtime itself as a parent (the subreaper that reaps inits,
@@ -33,20 +34,74 @@ pub enum Program {
         /// When it exits.
         until: Instant,
     },
-    /// `head -c N /dev/zero`, with this many bytes still to write.
-    Head {
-        /// Bytes left.
-        remaining: u64,
-    },
-    /// `cat`: bytes read from stdin not written yet, and whether stdin reached end-of-file.
-    Cat {
-        /// Read, not yet written.
-        buf: Vec<u8>,
-        /// Standard input is at end-of-file.
-        eof: bool,
-    },
+    /// `cat` or `head`: copies its inputs to stdout.
+    Filter(Filter),
     /// Placeholder while the shell is being stepped, and after exit.
     Gone,
+}
+
+/// Where `cat` or `head` reads from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Standard input, until end-of-file.
+    Stdin,
+    /// `/dev/zero`: never ends.
+    Zero,
+    /// A file of the container, opened when reached.
+    File(String),
+    /// Bytes read, not written yet.
+    Data(Vec<u8>),
+}
+
+/// The state of `cat` or `head`.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// The program's name, for error messages.
+    pub name: &'static str,
+    /// The inputs still to copy, in order.
+    pub inputs: VecDeque<Input>,
+    /// For `head`: how much is still to copy.
+    pub limit: Option<HeadCount>,
+    /// The exit status so far (1 after a file could not be opened).
+    pub status: i32,
+}
+
+impl Filter {
+    /// Whether the next step needs standard input.
+    pub fn needs_stdin(&self) -> bool {
+        !self.done() && self.inputs.front() == Some(&Input::Stdin)
+    }
+
+    /// Whether it has nothing left to do.
+    pub fn done(&self) -> bool {
+        self.inputs.is_empty()
+            || matches!(
+                self.limit,
+                Some(HeadCount::Lines(0)) | Some(HeadCount::Bytes(0))
+            )
+    }
+
+    /// Takes from `data` what the limit lets through, and counts it.
+    pub fn admit(&mut self, data: &[u8]) -> Vec<u8> {
+        match &mut self.limit {
+            None => data.to_vec(),
+            Some(HeadCount::Bytes(n)) => {
+                let k = (*n as usize).min(data.len());
+                *n -= k as u64;
+                data[..k].to_vec()
+            }
+            Some(HeadCount::Lines(n)) => {
+                let mut end = 0;
+                while end < data.len() && *n > 0 {
+                    if data[end] == b'\n' {
+                        *n -= 1;
+                    }
+                    end += 1;
+                }
+                data[..end].to_vec()
+            }
+        }
+    }
 }
 
 /// A process of the simulated kernel.
@@ -74,6 +129,8 @@ pub struct Proc {
     pub stopped: bool,
     /// Stdio.
     pub slots: Slots,
+    /// Fd tables a shell saved while a redirection is in force (restored after the command).
+    pub saved_slots: Vec<Slots>,
     /// What it runs.
     pub program: Program,
     /// Writes the pipe could not take yet, in order.
@@ -123,6 +180,7 @@ impl World {
                 state: ProcState::Alive,
                 stopped: false,
                 slots,
+                saved_slots: Vec::new(),
                 program,
                 pending_write: Vec::new(),
                 stuck: false,
@@ -131,19 +189,23 @@ impl World {
         pid
     }
 
-    /// Forks `parent`: the child inherits namespace, cgroup, container and stdio (with the
-    /// redirection applied), and runs `program`.
-    pub(crate) fn fork(
+    /// Forks `parent`: the child inherits namespace, cgroup, container and stdio (the current
+    /// fd table, not the ones a shell saved), and runs `program`.
+    pub(crate) fn fork(&mut self, parent: i32, argv: Vec<String>, program: Program) -> Option<i32> {
+        let slots = self.kernel.procs.get(&parent)?.slots.clone();
+        self.fork_with(parent, argv, program, slots)
+    }
+
+    /// Forks `parent` with these (not yet held) stdio slots.
+    pub(crate) fn fork_with(
         &mut self,
         parent: i32,
         argv: Vec<String>,
         program: Program,
-        redirect: Redirect,
+        slots: Slots,
     ) -> Option<i32> {
         let p = self.kernel.procs.get(&parent)?;
-        let (ns, cgroup, container, slots) =
-            (p.ns, p.cgroup.clone(), p.container.clone(), p.slots.clone());
-        let slots = redirected(slots, redirect);
+        let (ns, cgroup, container) = (p.ns, p.cgroup.clone(), p.container.clone());
         let slots = Slots {
             stdin: self.hold(&slots.stdin),
             stdout: self.hold(&slots.stdout),
@@ -154,6 +216,12 @@ impl World {
 
     /// The program that runs `utility`, started now.
     pub(crate) fn start_utility(&mut self, pid: i32, utility: &Utility) -> Program {
+        let input = |f: &str| match f {
+            "-" => Input::Stdin,
+            "/dev/zero" => Input::Zero,
+            "/dev/null" => Input::Data(Vec::new()),
+            path => Input::File(path.to_string()),
+        };
         match utility {
             Utility::Sleep { ns } => {
                 let now = self.clock.now();
@@ -163,49 +231,35 @@ impl World {
                     until: Instant(now.0.saturating_add(*ns)),
                 }
             }
-            Utility::HeadZero { bytes } => Program::Head { remaining: *bytes },
-            Utility::Cat => {
-                let null = self
-                    .kernel
-                    .procs
-                    .get(&pid)
-                    .and_then(|p| p.slots.stdin.as_ref())
-                    .is_none_or(|f| f.kind == super::file::FileKind::Null);
-                Program::Cat {
-                    buf: Vec::new(),
-                    eof: null,
-                }
-            }
+            Utility::Cat { files } => Program::Filter(Filter {
+                name: "cat",
+                inputs: if files.is_empty() {
+                    VecDeque::from([Input::Stdin])
+                } else {
+                    files.iter().map(|f| input(f)).collect()
+                },
+                limit: None,
+                status: 0,
+            }),
+            Utility::Head { count, file } => Program::Filter(Filter {
+                name: "head",
+                inputs: VecDeque::from([file.as_deref().map(input).unwrap_or(Input::Stdin)]),
+                limit: Some(*count),
+                status: 0,
+            }),
         }
     }
 
-    /// `execve` of `utility` in `pid`: same pid, new command line, the redirection applied to
-    /// its own stdio.
-    pub(crate) fn exec_utility(
-        &mut self,
-        pid: i32,
-        utility: Utility,
-        argv: Vec<String>,
-        redirect: Redirect,
-    ) {
+    /// `execve` of `utility` in `pid`: same pid, new command line, same current stdio (the
+    /// fd tables a shell saved are close-on-exec).
+    pub(crate) fn exec_utility(&mut self, pid: i32, utility: Utility, argv: Vec<String>) {
         let Some(p) = self.kernel.procs.get_mut(&pid) else {
             return;
         };
         p.argv = argv.clone();
-        let old = p.slots.clone();
-        let new = redirected(old.clone(), redirect);
-        if redirect != Redirect::None {
-            // The redirection dups one stream over the other: count the new holder first,
-            // then release the replaced one.
-            let new_slots = Slots {
-                stdin: self.hold(&new.stdin),
-                stdout: self.hold(&new.stdout),
-                stderr: self.hold(&new.stderr),
-            };
-            if let Some(p) = self.kernel.procs.get_mut(&pid) {
-                p.slots = new_slots;
-            }
-            self.release_slots(old);
+        let saved = std::mem::take(&mut p.saved_slots);
+        for s in saved {
+            self.release_slots(s);
         }
         self.trace
             .record(self.clock.now(), pid, "exec", argv.join(" "));
@@ -230,10 +284,14 @@ impl World {
         p.pending_write.clear();
         p.stopped = false;
         let slots = std::mem::take(&mut p.slots);
+        let saved = std::mem::take(&mut p.saved_slots);
         let (ns, ppid) = (p.ns, p.ppid);
         self.trace
             .record(self.clock.now(), pid, "exit", status.to_string());
         self.release_slots(slots);
+        for s in saved {
+            self.release_slots(s);
+        }
 
         if self.ns_init(ns) == Some(pid) {
             self.pidns_death(ns, pid);
@@ -312,20 +370,5 @@ impl World {
     /// Whether `pid` has any child in the table.
     pub(crate) fn has_child(&self, pid: i32) -> bool {
         self.kernel.procs.values().any(|c| c.ppid == pid)
-    }
-}
-
-/// The slots after a redirection (`>&2` dups stderr onto stdout, `2>&1` the other way).
-pub fn redirected(slots: Slots, redirect: Redirect) -> Slots {
-    match redirect {
-        Redirect::None => slots,
-        Redirect::OutToErr => Slots {
-            stdout: slots.stderr.clone(),
-            ..slots
-        },
-        Redirect::ErrToOut => Slots {
-            stderr: slots.stdout.clone(),
-            ..slots
-        },
     }
 }

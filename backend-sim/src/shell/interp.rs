@@ -1,30 +1,53 @@
 //! The resumable interpreter of the `sh -c` subset.
 //!
 //! A simulated shell is a state machine the scheduler advances one step at a time: each
-//! [`Shell::step`] runs at most one command (a builtin in the shell's own process, or the fork
-//! of a child), so that the scheduler can interleave processes at every command boundary. The
-//! interpreter talks to the simulated kernel only through [`ShellEnv`].
+//! [`Shell::step`] does one thing (runs a builtin in the shell's own process, forks a child,
+//! enters or leaves a compound command), so that the scheduler can interleave processes at
+//! every command boundary. The interpreter talks to the simulated kernel only through
+//! [`ShellEnv`].
 //!
-//! It follows busybox ash where the difference is visible from outside:
-//! - the last command of a script, when it is a program (`sleep`, `cat`, `head`) and no trap
-//!   was ever set, is `exec`ed: the shell process becomes that program (same pid, new argv);
-//! - other programs are forked and waited for (the wait reaps any exited child, as
-//!   `waitpid(-1)` does); a trapped signal that arrives meanwhile runs after the child ends;
-//! - `wait` is interrupted at once by a trapped signal (status 128+signal);
-//! - background jobs are forked subshells whose traps are reset (ignored signals stay ignored).
+//! It follows busybox ash (Debian's 1.35, checked on runc) where the difference is visible
+//! from outside:
+//! - `echo`, `printf`, `read`, `test`/`[`, `true`, `false`, `:`, `exit`, `kill`, `trap`,
+//!   `wait`, `break`, `continue`, `exec` and assignments are builtins: no process; `sleep`,
+//!   `cat` and `head` are programs: forked and waited for (the wait reaps any exited child,
+//!   as `waitpid(-1)` does);
+//! - the last thing a shell does, when it is a program and no trap handler was ever set
+//!   (`trap '' SIG` does not count), is `exec`ed: the shell process becomes that program
+//!   (same pid, new argv). "Last" follows ash's `EV_EXIT`: the last item of the script, the
+//!   right side of `&&`/`||`, the branches of `if` and `case`, the body of `{ }` and `( )`,
+//!   never inside `while`/`until`/`for` nor a pipeline's parent;
+//! - `( list )` forks a child shell, except as the last thing (then it runs in place);
+//! - a pipeline forks every command as a child shell (which execs its program) and waits
+//!   for all of them; its status is the last one's;
+//! - `cmd &` forks a child shell whose traps are reset (ignored signals stay ignored);
+//! - a trapped signal that arrives during a foreground child runs after the child ends;
+//!   `wait` is interrupted at once (status 128+signal).
 
-use super::parse::{Command, Connector, Item, Part, Redirect, Script, Word};
+use super::parse::{
+    CommandKind, Connector, ForNode, IfNode, Item, List, LoopNode, Part, Pipeline, RedirOp, Script,
+    Simple, Word,
+};
 use runtime_api::{ExitStatus, Signal};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
-/// An output stream of a process.
+/// An output stream of a process (fd 1 or fd 2 of its current fd table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
     /// Standard output.
     Out,
     /// Standard error.
     Err,
+}
+
+/// How many lines or bytes `head` copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadCount {
+    /// `-n N` (default 10).
+    Lines(u64),
+    /// `-c N`.
+    Bytes(u64),
 }
 
 /// A program the shell runs outside itself.
@@ -35,12 +58,17 @@ pub enum Utility {
         /// Duration in nanoseconds.
         ns: u64,
     },
-    /// `cat`: copies standard input to standard output until end-of-file.
-    Cat,
-    /// `head -c N /dev/zero`: writes N zero bytes.
-    HeadZero {
-        /// Bytes to write.
-        bytes: u64,
+    /// `cat [FILE...]`: copies the files (`-` or none: standard input) to standard output.
+    Cat {
+        /// The operands (empty: standard input).
+        files: Vec<String>,
+    },
+    /// `head [-n N | -c N] [FILE]`.
+    Head {
+        /// How much.
+        count: HeadCount,
+        /// The file (`None` or `-`: standard input).
+        file: Option<String>,
     },
 }
 
@@ -59,27 +87,59 @@ pub enum Disposition {
     Handler(Arc<Script>),
 }
 
+/// A redirection with its target expanded, for [`ShellEnv::push_redirs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// `fd> path` (`append`: `>>`).
+    Out {
+        /// The fd.
+        fd: i32,
+        /// The path.
+        path: String,
+        /// `>>`.
+        append: bool,
+    },
+    /// `fd< path`.
+    In {
+        /// The fd.
+        fd: i32,
+        /// The path.
+        path: String,
+    },
+    /// `fd>&from`.
+    Dup {
+        /// The fd.
+        fd: i32,
+        /// The fd copied.
+        from: i32,
+    },
+}
+
+/// What reading a line from standard input gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineRead {
+    /// A whole line, without its newline.
+    Line(Vec<u8>),
+    /// End-of-file, after these bytes (possibly none).
+    Eof(Vec<u8>),
+    /// Nothing available yet.
+    WouldBlock,
+}
+
 /// The kernel services a shell uses.
 pub trait ShellEnv {
     /// The shell's pid in its own pid namespace (`$$`).
     fn own_pid(&self) -> i32;
     /// Writes to one of the shell's output streams.
     fn write(&mut self, stream: Stream, bytes: &[u8]);
-    /// Forks a background child running `script`, inheriting `ignored` signal dispositions.
-    /// Returns the child's pid in the shell's namespace and its global pid.
-    fn fork_script(
-        &mut self,
-        script: Arc<Script>,
-        ignored: BTreeSet<i32>,
-        redirect: Redirect,
-    ) -> Result<(i32, i32), ForkFailed>;
-    /// Forks a child running `utility` (for a foreground command). Returns its global pid.
-    fn fork_utility(
-        &mut self,
-        utility: Utility,
-        argv: Vec<String>,
-        redirect: Redirect,
-    ) -> Result<i32, ForkFailed>;
+    /// Forks a child running `shell` (a subshell or a background job). Returns the child's
+    /// pid in the shell's namespace and its global pid.
+    fn fork_shell(&mut self, shell: Shell) -> Result<(i32, i32), ForkFailed>;
+    /// Forks one child shell per element of a pipeline, connected by pipes. Returns their
+    /// pids in the shell's namespace and global pids, in order.
+    fn fork_pipeline(&mut self, shells: Vec<Shell>) -> Result<Vec<(i32, i32)>, ForkFailed>;
+    /// Forks a child running `utility` (a foreground program). Returns its global pid.
+    fn fork_utility(&mut self, utility: Utility, argv: Vec<String>) -> Result<i32, ForkFailed>;
     /// Sends `signal` to the process with pid `pid` in the shell's namespace.
     fn kill(&mut self, pid: i32, signal: Signal) -> Result<(), String>;
     /// Reaps every exited child; returns their global pids and statuses.
@@ -88,6 +148,16 @@ pub trait ShellEnv {
     fn has_children(&self) -> bool;
     /// Records an interpreter decision in the trace.
     fn note(&mut self, what: &str);
+    /// Saves the current fd table and applies `redirs` in order; `permanent` (for `exec`
+    /// without a command) drops the saved table instead. On failure nothing changes and the
+    /// error is the shell's message (`can't create /x/y: nonexistent directory`).
+    fn push_redirs(&mut self, redirs: &[Resolved], permanent: bool) -> Result<(), String>;
+    /// Restores the fd table saved by the matching [`ShellEnv::push_redirs`].
+    fn pop_redirs(&mut self);
+    /// Reads one line from standard input (as ash's `read` does, never more than the line).
+    fn read_line(&mut self) -> LineRead;
+    /// `test`'s file operators: `-e`, `-f`, `-d`, `-s` on `path` in the container.
+    fn file_test(&self, op: &str, path: &str) -> bool;
 }
 
 /// The result of one step.
@@ -95,36 +165,77 @@ pub trait ShellEnv {
 pub enum Outcome {
     /// Something was done; the shell may continue.
     Ran,
-    /// Nothing to do until a child exits or a signal arrives.
+    /// Nothing to do until a child exits, input arrives or a signal comes.
     Blocked,
     /// Replace the process with this program (exec of the last command).
-    Exec(Utility, Vec<String>, Redirect),
+    Exec(Utility, Vec<String>),
     /// The shell exits with this status.
     Exit(i32),
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum FrameKind {
-    Main,
-    Trap { saved_status: i32 },
-    ExitTrap { status: i32 },
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LoopState {
+    Start,
+    Cond,
+    Body,
 }
 
 #[derive(Debug, Clone)]
-struct Frame {
-    script: Arc<Script>,
-    item: usize,
-    cmd: usize,
-    kind: FrameKind,
+enum Frame {
+    /// The script itself: when it is on top, the shell exits.
+    Main,
+    List {
+        list: Arc<List>,
+        next: usize,
+        exit: bool,
+    },
+    AndOr {
+        list: Arc<List>,
+        item: usize,
+        pos: usize,
+        ran: bool,
+        exit: bool,
+    },
+    /// `!`: negates the status of what ran above it.
+    Bang,
+    /// Restores the fd table when what ran above it is done.
+    Restore,
+    If {
+        node: Arc<IfNode>,
+        branch: usize,
+        cond_ran: bool,
+        exit: bool,
+    },
+    Loop {
+        node: Arc<LoopNode>,
+        state: LoopState,
+        body_status: i32,
+    },
+    For {
+        node: Arc<ForNode>,
+        words: Vec<String>,
+        next: usize,
+    },
+    Trap {
+        saved_status: i32,
+    },
+    ExitTrap {
+        status: i32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 enum Waiting {
     Ready,
-    /// A foreground child (global pid).
-    Foreground(i32),
+    /// Foreground children (global pids); the status is the last one's.
+    Foreground(Vec<i32>),
     /// The `wait` builtin: for all children (`None`) or for these jobs (global pids).
     Jobs(Option<Vec<i32>>),
+    /// `read [-r] NAME...` waiting for input.
+    Read {
+        names: Vec<String>,
+        raw: bool,
+    },
 }
 
 /// A simulated shell's state.
@@ -132,19 +243,45 @@ enum Waiting {
 pub struct Shell {
     frames: Vec<Frame>,
     status: i32,
+    vars: BTreeMap<String, String>,
     last_background: Option<i32>,
     /// Background jobs in order: (pid in namespace, global pid).
     jobs: Vec<(i32, i32)>,
     /// Statuses of reaped children, by global pid.
     reaped: BTreeMap<i32, ExitStatus>,
     traps: BTreeMap<i32, Disposition>,
-    traps_ever_set: bool,
+    /// A trap handler was set at some point (ash's `may_have_traps`): no exec of the last
+    /// command, no in-place subshell.
+    handler_ever_set: bool,
     pending: VecDeque<i32>,
     waiting: Waiting,
     exit_trap_ran: bool,
+    /// A line `read` took before a backslash-newline, waiting for its continuation.
+    read_partial: Vec<u8>,
 }
 
 const FORK_FAILED_MSG: &[u8] = b"sh: can't fork: Resource temporarily unavailable\n";
+
+fn one_item_list(item: &Item) -> Arc<List> {
+    Arc::new(Script {
+        items: vec![Item {
+            and_or: item.and_or.clone(),
+            background: false,
+        }],
+    })
+}
+
+fn pipeline_list(p: &Pipeline) -> Arc<List> {
+    Arc::new(Script {
+        items: vec![Item {
+            and_or: super::parse::AndOr {
+                first: p.clone(),
+                rest: Vec::new(),
+            },
+            background: false,
+        }],
+    })
+}
 
 impl Shell {
     /// A shell about to run `script`, with these signals ignored (inherited from its parent).
@@ -154,22 +291,36 @@ impl Shell {
             .map(|s| (s, Disposition::Ignore))
             .collect();
         Shell {
-            frames: vec![Frame {
-                script,
-                item: 0,
-                cmd: 0,
-                kind: FrameKind::Main,
-            }],
+            frames: vec![
+                Frame::Main,
+                Frame::List {
+                    list: script,
+                    next: 0,
+                    exit: true,
+                },
+            ],
             status: 0,
+            vars: BTreeMap::new(),
             last_background: None,
             jobs: Vec::new(),
             reaped: BTreeMap::new(),
-            traps_ever_set: !traps.is_empty(),
+            handler_ever_set: false,
             traps,
             pending: VecDeque::new(),
             waiting: Waiting::Ready,
             exit_trap_ran: false,
+            read_partial: Vec::new(),
         }
+    }
+
+    /// A forked child shell running `list`: variables, `$?`, `$!` and ignored signals are
+    /// inherited; trap handlers and jobs are not.
+    fn child(&self, list: Arc<List>) -> Shell {
+        let mut c = Shell::new(list, self.ignored());
+        c.vars = self.vars.clone();
+        c.status = self.status;
+        c.last_background = self.last_background;
+        c
     }
 
     /// What `signal` does to this shell.
@@ -186,13 +337,20 @@ impl Shell {
         self.pending.push_back(signal);
     }
 
+    /// Whether the shell waits for standard input (`read`).
+    pub fn wants_input(&self) -> bool {
+        matches!(self.waiting, Waiting::Read { .. })
+    }
+
     /// Whether the shell would do something if stepped now, given whether it has an exited
-    /// child to reap.
-    pub fn wants_step(&self, has_zombie_child: bool, has_children: bool) -> bool {
+    /// child to reap, whether it has children, and whether its standard input has something
+    /// to read (data or end-of-file).
+    pub fn wants_step(&self, has_zombie_child: bool, has_children: bool, input: bool) -> bool {
         match &self.waiting {
             Waiting::Ready => true,
             Waiting::Foreground(_) => has_zombie_child,
             Waiting::Jobs(_) => has_zombie_child || !self.pending.is_empty() || !has_children,
+            Waiting::Read { .. } => input || has_zombie_child,
         }
     }
 
@@ -211,26 +369,25 @@ impl Shell {
         }
         match self.waiting.clone() {
             Waiting::Ready => {}
-            Waiting::Foreground(child) => match self.reaped.get(&child) {
-                Some(st) => {
-                    let code = st.code();
+            Waiting::Foreground(children) => {
+                if children.iter().all(|c| self.reaped.contains_key(c)) {
+                    let last = children.last().copied().unwrap_or(0);
+                    let code = self.reaped.get(&last).map(|s| s.code()).unwrap_or(0);
                     self.waiting = Waiting::Ready;
-                    self.complete(code);
+                    self.status = code;
                     return Outcome::Ran;
                 }
-                None => {
-                    return if progressed {
-                        Outcome::Ran
-                    } else {
-                        Outcome::Blocked
-                    }
-                }
-            },
+                return if progressed {
+                    Outcome::Ran
+                } else {
+                    Outcome::Blocked
+                };
+            }
             Waiting::Jobs(targets) => {
                 if let Some(sig) = self.pending.front().copied() {
                     // A trapped signal interrupts `wait`.
                     self.waiting = Waiting::Ready;
-                    self.complete(128 + sig);
+                    self.status = 128 + sig;
                 } else {
                     let done = match &targets {
                         None => !env.has_children(),
@@ -246,7 +403,7 @@ impl Shell {
                             None => 0,
                         };
                         self.waiting = Waiting::Ready;
-                        self.complete(code);
+                        self.status = code;
                         return Outcome::Ran;
                     }
                     return if progressed {
@@ -256,57 +413,33 @@ impl Shell {
                     };
                 }
             }
+            Waiting::Read { names, raw } => {
+                return match self.try_read(&names, raw, env) {
+                    Some(status) => {
+                        self.waiting = Waiting::Ready;
+                        self.status = status;
+                        Outcome::Ran
+                    }
+                    None if progressed => Outcome::Ran,
+                    None => Outcome::Blocked,
+                };
+            }
         }
         if let Some(sig) = self.pending.pop_front() {
             if let Disposition::Handler(action) = self.disposition(sig) {
                 env.note(&format!("trap {} runs", signal_name(sig)));
-                self.frames.push(Frame {
-                    script: action,
-                    item: 0,
-                    cmd: 0,
-                    kind: FrameKind::Trap {
-                        saved_status: self.status,
-                    },
+                self.frames.push(Frame::Trap {
+                    saved_status: self.status,
+                });
+                self.frames.push(Frame::List {
+                    list: action,
+                    next: 0,
+                    exit: false,
                 });
                 return Outcome::Ran;
             }
         }
-        self.run_next(env)
-    }
-
-    fn current(&self) -> Option<(&Item, usize)> {
-        let f = self.frames.last()?;
-        f.script.items.get(f.item).map(|it| (it, f.cmd))
-    }
-
-    /// Records the status of the command at the cursor and moves the cursor, following
-    /// `&&`/`||`.
-    fn complete(&mut self, status: i32) {
-        self.status = status;
-        let Some(frame) = self.frames.last_mut() else {
-            return;
-        };
-        let Some(item) = frame.script.items.get(frame.item) else {
-            return;
-        };
-        let and_or = &item.and_or;
-        let mut next = frame.cmd + 1;
-        while next < and_or.len() {
-            let run = match and_or.rest[next - 1].0 {
-                Connector::And => status == 0,
-                Connector::Or => status != 0,
-            };
-            if run {
-                break;
-            }
-            next += 1;
-        }
-        if next < and_or.len() {
-            frame.cmd = next;
-        } else {
-            frame.item += 1;
-            frame.cmd = 0;
-        }
+        self.advance(env)
     }
 
     fn begin_exit(&mut self, status: i32, env: &mut dyn ShellEnv) -> Outcome {
@@ -315,11 +448,11 @@ impl Shell {
                 self.exit_trap_ran = true;
                 env.note("trap EXIT runs");
                 self.frames.clear();
-                self.frames.push(Frame {
-                    script: action,
-                    item: 0,
-                    cmd: 0,
-                    kind: FrameKind::ExitTrap { status },
+                self.frames.push(Frame::ExitTrap { status });
+                self.frames.push(Frame::List {
+                    list: action,
+                    next: 0,
+                    exit: false,
                 });
                 return Outcome::Ran;
             }
@@ -327,53 +460,305 @@ impl Shell {
         Outcome::Exit(status)
     }
 
-    fn run_next(&mut self, env: &mut dyn ShellEnv) -> Outcome {
-        let Some((item, cmd_index)) = self.current() else {
-            // The frame is finished.
-            let frame = self.frames.pop().expect("a frame");
-            return match frame.kind {
-                FrameKind::Main => self.begin_exit(self.status, env),
-                FrameKind::Trap { saved_status } => {
-                    self.status = saved_status;
-                    Outcome::Ran
-                }
-                FrameKind::ExitTrap { status } => Outcome::Exit(status),
-            };
+    /// Runs the frame on top one step.
+    fn advance(&mut self, env: &mut dyn ShellEnv) -> Outcome {
+        let Some(top) = self.frames.pop() else {
+            return Outcome::Exit(self.status);
         };
-        let item = item.clone();
-        let command = item.and_or.command(cmd_index).clone();
-        if item.background {
-            let script = Arc::new(Script {
-                items: vec![Item {
-                    and_or: item.and_or.clone(),
-                    background: false,
-                }],
-            });
-            let ignored = self.ignored();
-            return match env.fork_script(script, ignored, Redirect::None) {
-                Ok((local, gpid)) => {
-                    self.last_background = Some(local);
-                    self.jobs.push((local, gpid));
-                    let f = self.frames.last_mut().expect("a frame");
-                    f.item += 1;
-                    f.cmd = 0;
+        match top {
+            Frame::Main => self.begin_exit(self.status, env),
+            Frame::ExitTrap { status } => Outcome::Exit(status),
+            Frame::Trap { saved_status } => {
+                self.status = saved_status;
+                Outcome::Ran
+            }
+            Frame::Bang => {
+                self.status = i32::from(self.status == 0);
+                Outcome::Ran
+            }
+            Frame::Restore => {
+                env.pop_redirs();
+                Outcome::Ran
+            }
+            Frame::List { list, next, exit } => {
+                let Some(item) = list.items.get(next) else {
+                    return Outcome::Ran;
+                };
+                let last = next + 1 == list.items.len();
+                self.frames.push(Frame::List {
+                    list: list.clone(),
+                    next: next + 1,
+                    exit,
+                });
+                if item.background {
+                    let p = &item.and_or.first;
+                    if item.and_or.rest.is_empty() && p.cmds.len() > 1 && !p.bang {
+                        // `a | b &`: ash forks the pipeline's commands itself, no subshell.
+                        return match env.fork_pipeline(self.pipeline_shells(p)) {
+                            Ok(children) => {
+                                let (local, gpid) = children.last().copied().unwrap_or((0, 0));
+                                self.last_background = Some(local);
+                                self.jobs.push((local, gpid));
+                                self.status = 0;
+                                Outcome::Ran
+                            }
+                            Err(ForkFailed) => {
+                                env.write(Stream::Err, FORK_FAILED_MSG);
+                                Outcome::Exit(2)
+                            }
+                        };
+                    }
+                    let child = self.child(one_item_list(item));
+                    return match env.fork_shell(child) {
+                        Ok((local, gpid)) => {
+                            self.last_background = Some(local);
+                            self.jobs.push((local, gpid));
+                            self.status = 0;
+                            Outcome::Ran
+                        }
+                        Err(ForkFailed) => {
+                            env.write(Stream::Err, FORK_FAILED_MSG);
+                            Outcome::Exit(2)
+                        }
+                    };
+                }
+                if last {
+                    // Tail position: the list frame is done.
+                    self.frames.pop();
+                }
+                self.frames.push(Frame::AndOr {
+                    list,
+                    item: next,
+                    pos: 0,
+                    ran: false,
+                    exit: exit && last,
+                });
+                Outcome::Ran
+            }
+            Frame::AndOr {
+                list,
+                item,
+                pos,
+                ran,
+                exit,
+            } => {
+                let and_or = &list.items[item].and_or;
+                if !ran {
+                    let is_last = pos + 1 == and_or.len();
+                    if !is_last {
+                        self.frames.push(Frame::AndOr {
+                            list: list.clone(),
+                            item,
+                            pos,
+                            ran: true,
+                            exit,
+                        });
+                    }
+                    let p = and_or.pipeline(pos).clone();
+                    return self.run_pipeline(&p, exit && is_last, env);
+                }
+                let mut next = pos + 1;
+                while next < and_or.len() {
+                    let run = match and_or.rest[next - 1].0 {
+                        Connector::And => self.status == 0,
+                        Connector::Or => self.status != 0,
+                    };
+                    if run {
+                        break;
+                    }
+                    next += 1;
+                }
+                if next < and_or.len() {
+                    self.frames.push(Frame::AndOr {
+                        list,
+                        item,
+                        pos: next,
+                        ran: false,
+                        exit,
+                    });
+                }
+                Outcome::Ran
+            }
+            Frame::If {
+                node,
+                branch,
+                cond_ran,
+                exit,
+            } => {
+                if !cond_ran {
+                    let cond = node.branches[branch].0.clone();
+                    self.frames.push(Frame::If {
+                        node,
+                        branch,
+                        cond_ran: true,
+                        exit,
+                    });
+                    self.frames.push(Frame::List {
+                        list: cond,
+                        next: 0,
+                        exit: false,
+                    });
+                    return Outcome::Ran;
+                }
+                if self.status == 0 {
+                    self.frames.push(Frame::List {
+                        list: node.branches[branch].1.clone(),
+                        next: 0,
+                        exit,
+                    });
+                } else if branch + 1 < node.branches.len() {
+                    self.frames.push(Frame::If {
+                        node,
+                        branch: branch + 1,
+                        cond_ran: false,
+                        exit,
+                    });
+                } else if let Some(otherwise) = &node.otherwise {
+                    self.frames.push(Frame::List {
+                        list: otherwise.clone(),
+                        next: 0,
+                        exit,
+                    });
+                } else {
                     self.status = 0;
-                    Outcome::Ran
                 }
-                Err(ForkFailed) => {
-                    env.write(Stream::Err, FORK_FAILED_MSG);
-                    Outcome::Exit(2)
+                Outcome::Ran
+            }
+            Frame::Loop {
+                node,
+                state,
+                body_status,
+            } => {
+                match state {
+                    LoopState::Start => {
+                        let cond = node.cond.clone();
+                        self.frames.push(Frame::Loop {
+                            node,
+                            state: LoopState::Cond,
+                            body_status,
+                        });
+                        self.frames.push(Frame::List {
+                            list: cond,
+                            next: 0,
+                            exit: false,
+                        });
+                    }
+                    LoopState::Cond => {
+                        if (self.status == 0) != node.until {
+                            let body = node.body.clone();
+                            self.frames.push(Frame::Loop {
+                                node,
+                                state: LoopState::Body,
+                                body_status,
+                            });
+                            self.frames.push(Frame::List {
+                                list: body,
+                                next: 0,
+                                exit: false,
+                            });
+                        } else {
+                            self.status = body_status;
+                        }
+                    }
+                    LoopState::Body => self.frames.push(Frame::Loop {
+                        node,
+                        state: LoopState::Start,
+                        body_status: self.status,
+                    }),
                 }
-            };
+                Outcome::Ran
+            }
+            Frame::For { node, words, next } => {
+                if let Some(w) = words.get(next) {
+                    self.vars.insert(node.var.clone(), w.clone());
+                    let body = node.body.clone();
+                    self.frames.push(Frame::For {
+                        node,
+                        words,
+                        next: next + 1,
+                    });
+                    self.frames.push(Frame::List {
+                        list: body,
+                        next: 0,
+                        exit: false,
+                    });
+                } else if words.is_empty() {
+                    self.status = 0;
+                }
+                Outcome::Ran
+            }
         }
-        let is_last = {
-            let f = self.frames.last().expect("a frame");
-            self.frames.len() == 1
-                && f.kind == FrameKind::Main
-                && f.item + 1 == f.script.items.len()
-                && cmd_index + 1 == item.and_or.len()
-        };
-        self.run_command(&command, is_last, env)
+    }
+
+    /// `break` (`cont: false`) or `continue`: unwinds to the innermost loop.
+    fn break_loop(&mut self, cont: bool, env: &mut dyn ShellEnv) {
+        let has_loop = self
+            .frames
+            .iter()
+            .rev()
+            .take_while(|f| !matches!(f, Frame::Trap { .. } | Frame::ExitTrap { .. } | Frame::Main))
+            .any(|f| matches!(f, Frame::Loop { .. } | Frame::For { .. }));
+        self.status = 0;
+        if !has_loop {
+            return;
+        }
+        while let Some(f) = self.frames.pop() {
+            match f {
+                Frame::Restore => env.pop_redirs(),
+                Frame::Loop {
+                    node, body_status, ..
+                } => {
+                    if cont {
+                        self.frames.push(Frame::Loop {
+                            node,
+                            state: LoopState::Start,
+                            body_status,
+                        });
+                    }
+                    return;
+                }
+                Frame::For { node, words, next } => {
+                    if cont {
+                        self.frames.push(Frame::For { node, words, next });
+                    }
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn run_pipeline(&mut self, p: &Pipeline, exit: bool, env: &mut dyn ShellEnv) -> Outcome {
+        let exit = exit && !p.bang;
+        if p.bang {
+            self.frames.push(Frame::Bang);
+        }
+        if p.cmds.len() == 1 {
+            return self.run_command(&p.cmds[0], exit, env);
+        }
+        match env.fork_pipeline(self.pipeline_shells(p)) {
+            Ok(children) => {
+                self.waiting = Waiting::Foreground(children.into_iter().map(|(_, g)| g).collect());
+                Outcome::Ran
+            }
+            Err(ForkFailed) => {
+                env.write(Stream::Err, FORK_FAILED_MSG);
+                Outcome::Exit(2)
+            }
+        }
+    }
+
+    /// The child shells of a pipeline's commands.
+    fn pipeline_shells(&self, p: &Pipeline) -> Vec<Shell> {
+        p.cmds
+            .iter()
+            .map(|c| {
+                self.child(pipeline_list(&Pipeline {
+                    bang: false,
+                    cmds: vec![c.clone()],
+                }))
+            })
+            .collect()
     }
 
     fn ignored(&self) -> BTreeSet<i32> {
@@ -384,49 +769,293 @@ impl Shell {
             .collect()
     }
 
-    fn expand(&self, w: &Word, env: &dyn ShellEnv) -> String {
+    fn special(&self, p: &Part, env: &dyn ShellEnv) -> Option<String> {
+        match p {
+            Part::LastBackground => Some(
+                self.last_background
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+            ),
+            Part::LastStatus => Some(self.status.to_string()),
+            Part::ShellPid => Some(env.own_pid().to_string()),
+            _ => None,
+        }
+    }
+
+    /// Expands a word into fields: unquoted variables are split on blanks; a word that
+    /// expands to nothing unquoted gives no field.
+    fn expand(&self, w: &Word, env: &dyn ShellEnv) -> Vec<String> {
+        let mut fields = Vec::new();
+        let mut cur = String::new();
+        let mut present = false;
+        for p in &w.parts {
+            match p {
+                Part::Lit(t) => {
+                    cur.push_str(t);
+                    present = true;
+                }
+                Part::Glob(c) => {
+                    cur.push(*c);
+                    present = true;
+                }
+                Part::Var { name, quoted: true } => {
+                    cur.push_str(self.vars.get(name).map(String::as_str).unwrap_or(""));
+                    present = true;
+                }
+                Part::Var {
+                    name,
+                    quoted: false,
+                } => {
+                    let v = self.vars.get(name).cloned().unwrap_or_default();
+                    let blank = |c: char| matches!(c, ' ' | '\t' | '\n');
+                    if v.starts_with(blank) && present {
+                        fields.push(std::mem::take(&mut cur));
+                        present = false;
+                    }
+                    for (i, piece) in v.split(blank).filter(|s| !s.is_empty()).enumerate() {
+                        if i > 0 {
+                            fields.push(std::mem::take(&mut cur));
+                        }
+                        cur.push_str(piece);
+                        present = true;
+                    }
+                    if v.ends_with(blank) && present {
+                        fields.push(std::mem::take(&mut cur));
+                        present = false;
+                    }
+                }
+                other => {
+                    cur.push_str(&self.special(other, env).unwrap_or_default());
+                    present = true;
+                }
+            }
+        }
+        if present {
+            fields.push(cur);
+        }
+        fields
+    }
+
+    /// Expands a word without field splitting (assignments, redirection targets, `case`).
+    fn expand_one(&self, w: &Word, env: &dyn ShellEnv) -> String {
         let mut s = String::new();
         for p in &w.parts {
             match p {
                 Part::Lit(t) => s.push_str(t),
-                Part::LastBackground => {
-                    if let Some(pid) = self.last_background {
-                        s.push_str(&pid.to_string());
-                    }
+                Part::Glob(c) => s.push(*c),
+                Part::Var { name, .. } => {
+                    s.push_str(self.vars.get(name).map(String::as_str).unwrap_or(""))
                 }
-                Part::LastStatus => s.push_str(&self.status.to_string()),
-                Part::ShellPid => s.push_str(&env.own_pid().to_string()),
+                other => s.push_str(&self.special(other, env).unwrap_or_default()),
             }
         }
         s
     }
 
-    fn run_command(&mut self, cmd: &Command, is_last: bool, env: &mut dyn ShellEnv) -> Outcome {
-        let args: Vec<String> = cmd.args.iter().map(|w| self.expand(w, env)).collect();
-        let out = match cmd.redirect {
-            Redirect::OutToErr => Stream::Err,
-            _ => Stream::Out,
+    /// A `case` pattern: unquoted `*` and `?` match; everything else is literal.
+    fn pattern(&self, w: &Word, env: &dyn ShellEnv) -> Vec<PatTok> {
+        let mut out = Vec::new();
+        for p in &w.parts {
+            match p {
+                Part::Glob('*') => out.push(PatTok::Star),
+                Part::Glob(_) => out.push(PatTok::Any),
+                other => {
+                    let text = self.expand_one(
+                        &Word {
+                            parts: vec![other.clone()],
+                        },
+                        env,
+                    );
+                    out.extend(text.chars().map(PatTok::Char));
+                }
+            }
+        }
+        out
+    }
+
+    fn run_command(
+        &mut self,
+        cmd: &super::parse::Command,
+        exit: bool,
+        env: &mut dyn ShellEnv,
+    ) -> Outcome {
+        let is_bare_exec = matches!(&cmd.kind, CommandKind::Simple(s)
+            if s.name.as_deref() == Some("exec") && s.args.is_empty());
+        if !cmd.redirs.is_empty() {
+            let resolved: Vec<Resolved> = cmd
+                .redirs
+                .iter()
+                .map(|r| match &r.op {
+                    RedirOp::Out(w) => Resolved::Out {
+                        fd: r.fd,
+                        path: self.expand_one(w, env),
+                        append: false,
+                    },
+                    RedirOp::Append(w) => Resolved::Out {
+                        fd: r.fd,
+                        path: self.expand_one(w, env),
+                        append: true,
+                    },
+                    RedirOp::In(w) => Resolved::In {
+                        fd: r.fd,
+                        path: self.expand_one(w, env),
+                    },
+                    RedirOp::Dup(from) => Resolved::Dup {
+                        fd: r.fd,
+                        from: *from,
+                    },
+                })
+                .collect();
+            if let Err(msg) = env.push_redirs(&resolved, is_bare_exec) {
+                env.write(Stream::Err, format!("sh: {msg}\n").as_bytes());
+                self.status = 1;
+                return Outcome::Ran;
+            }
+            if is_bare_exec {
+                self.status = 0;
+                return Outcome::Ran;
+            }
+            self.frames.push(Frame::Restore);
+        }
+        match &cmd.kind {
+            CommandKind::Simple(s) => self.run_simple(s, exit, env),
+            CommandKind::Group(list) => {
+                self.frames.push(Frame::List {
+                    list: list.clone(),
+                    next: 0,
+                    exit,
+                });
+                Outcome::Ran
+            }
+            CommandKind::Subshell(list) => {
+                if exit && !self.handler_ever_set {
+                    env.note("subshell runs in place (last command)");
+                    self.frames.push(Frame::List {
+                        list: list.clone(),
+                        next: 0,
+                        exit: true,
+                    });
+                    return Outcome::Ran;
+                }
+                let child = self.child(list.clone());
+                match env.fork_shell(child) {
+                    Ok((_, gpid)) => {
+                        self.waiting = Waiting::Foreground(vec![gpid]);
+                        Outcome::Ran
+                    }
+                    Err(ForkFailed) => {
+                        env.write(Stream::Err, FORK_FAILED_MSG);
+                        Outcome::Exit(2)
+                    }
+                }
+            }
+            CommandKind::If(node) => {
+                self.frames.push(Frame::If {
+                    node: node.clone(),
+                    branch: 0,
+                    cond_ran: false,
+                    exit,
+                });
+                Outcome::Ran
+            }
+            CommandKind::Loop(node) => {
+                self.frames.push(Frame::Loop {
+                    node: node.clone(),
+                    state: LoopState::Start,
+                    body_status: 0,
+                });
+                Outcome::Ran
+            }
+            CommandKind::For(node) => {
+                let words: Vec<String> = node
+                    .words
+                    .iter()
+                    .flat_map(|w| self.expand(w, env))
+                    .collect();
+                self.frames.push(Frame::For {
+                    node: node.clone(),
+                    words,
+                    next: 0,
+                });
+                Outcome::Ran
+            }
+            CommandKind::Case(node) => {
+                let word = self.expand_one(&node.word, env);
+                let arm = node.arms.iter().find(|(pats, _)| {
+                    pats.iter().any(|p| {
+                        pattern_match(&self.pattern(p, env), &word.chars().collect::<Vec<_>>())
+                    })
+                });
+                match arm {
+                    Some((_, body)) if !body.items.is_empty() => self.frames.push(Frame::List {
+                        list: body.clone(),
+                        next: 0,
+                        exit,
+                    }),
+                    _ => self.status = 0,
+                }
+                Outcome::Ran
+            }
+        }
+    }
+
+    fn run_simple(&mut self, cmd: &Simple, exit: bool, env: &mut dyn ShellEnv) -> Outcome {
+        let Some(name) = &cmd.name else {
+            for (var, w) in &cmd.assigns {
+                let v = self.expand_one(w, env);
+                self.vars.insert(var.clone(), v);
+            }
+            env.note("assignment");
+            self.status = 0;
+            return Outcome::Ran;
         };
-        let err = match cmd.redirect {
-            Redirect::ErrToOut => Stream::Out,
-            _ => Stream::Err,
-        };
-        env.note(format!("{} {}", cmd.name, args.join(" ")).trim_end());
-        let status = match cmd.name.as_str() {
+        let args: Vec<String> = cmd.args.iter().flat_map(|w| self.expand(w, env)).collect();
+        env.note(format!("{name} {}", args.join(" ")).trim_end());
+        let status = match name.as_str() {
             "true" | ":" => 0,
             "false" => 1,
             "echo" => {
-                env.write(out, &echo(&args));
+                env.write(Stream::Out, &echo(&args));
                 0
             }
             "printf" => {
                 let (bytes, ok) = printf(&args);
-                env.write(out, &bytes);
-                if ok {
-                    0
-                } else {
-                    1
+                env.write(Stream::Out, &bytes);
+                i32::from(!ok)
+            }
+            "test" | "[" => {
+                let mut a = args.clone();
+                if name == "[" {
+                    if a.last().map(String::as_str) != Some("]") {
+                        env.write(Stream::Err, b"sh: missing ]\n");
+                        self.status = 2;
+                        return Outcome::Ran;
+                    }
+                    a.pop();
                 }
+                match test(&a, env) {
+                    Ok(true) => 0,
+                    Ok(false) => 1,
+                    Err(msg) => {
+                        env.write(Stream::Err, format!("sh: {msg}\n").as_bytes());
+                        2
+                    }
+                }
+            }
+            "read" => {
+                let raw = args.first().map(String::as_str) == Some("-r");
+                let names: Vec<String> = args.iter().filter(|a| *a != "-r").cloned().collect();
+                match self.try_read(&names, raw, env) {
+                    Some(status) => status,
+                    None => {
+                        self.waiting = Waiting::Read { names, raw };
+                        return Outcome::Ran;
+                    }
+                }
+            }
+            "break" | "continue" => {
+                self.break_loop(name == "continue", env);
+                return Outcome::Ran;
             }
             "exit" => {
                 let status = match args.first() {
@@ -434,7 +1063,10 @@ impl Shell {
                     Some(a) => match a.parse::<i64>() {
                         Ok(n) => (n & 0xff) as i32,
                         Err(_) => {
-                            env.write(err, format!("sh: exit: Illegal number: {a}\n").as_bytes());
+                            env.write(
+                                Stream::Err,
+                                format!("sh: exit: Illegal number: {a}\n").as_bytes(),
+                            );
                             2
                         }
                     },
@@ -452,14 +1084,16 @@ impl Shell {
                         if disposition == Disposition::Default {
                             self.traps.remove(&sig);
                         } else {
+                            if matches!(disposition, Disposition::Handler(_)) {
+                                self.handler_ever_set = true;
+                            }
                             self.traps.insert(sig, disposition.clone());
-                            self.traps_ever_set = true;
                         }
                     }
                 }
                 0
             }
-            "kill" => self.kill(&args, err, env),
+            "kill" => self.kill(&args, env),
             "wait" => {
                 let targets = if args.is_empty() {
                     None
@@ -469,7 +1103,7 @@ impl Shell {
                         match self.resolve_job(a) {
                             Some(g) => t.push(g),
                             None => {
-                                self.complete(127);
+                                self.status = 127;
                                 return Outcome::Ran;
                             }
                         }
@@ -479,26 +1113,32 @@ impl Shell {
                 self.waiting = Waiting::Jobs(targets);
                 return Outcome::Ran;
             }
-            "sleep" | "cat" | "head" => {
-                let utility = match cmd.name.as_str() {
-                    "sleep" => Utility::Sleep {
-                        ns: args
-                            .iter()
-                            .map(|a| super::parse::parse_duration_ns(a).unwrap_or(0))
-                            .fold(0u64, u64::saturating_add),
-                    },
-                    "cat" => Utility::Cat,
-                    _ => Utility::HeadZero {
-                        bytes: args[1].parse().unwrap_or(0),
-                    },
+            "exec" => {
+                let prog = args[0].clone();
+                return match utility(&prog, &args[1..]) {
+                    Ok(u) => Outcome::Exec(u, args),
+                    Err(msg) => {
+                        env.write(Stream::Err, msg.as_bytes());
+                        Outcome::Exit(1)
+                    }
                 };
-                let argv: Vec<String> = std::iter::once(cmd.name.clone()).chain(args).collect();
-                if is_last && !self.traps_ever_set {
-                    return Outcome::Exec(utility, argv, cmd.redirect);
+            }
+            prog => {
+                let u = match utility(prog, &args) {
+                    Ok(u) => u,
+                    Err(msg) => {
+                        env.write(Stream::Err, msg.as_bytes());
+                        self.status = 1;
+                        return Outcome::Ran;
+                    }
+                };
+                let argv: Vec<String> = std::iter::once(prog.to_string()).chain(args).collect();
+                if exit && !self.handler_ever_set {
+                    return Outcome::Exec(u, argv);
                 }
-                return match env.fork_utility(utility, argv, cmd.redirect) {
+                return match env.fork_utility(u, argv) {
                     Ok(gpid) => {
-                        self.waiting = Waiting::Foreground(gpid);
+                        self.waiting = Waiting::Foreground(vec![gpid]);
                         Outcome::Ran
                     }
                     Err(ForkFailed) => {
@@ -507,10 +1147,66 @@ impl Shell {
                     }
                 };
             }
-            other => unreachable!("the parser admits only the subset, not {other:?}"),
         };
-        self.complete(status);
+        self.status = status;
         Outcome::Ran
+    }
+
+    /// `read`: one line from standard input into `names` (the last one takes the rest).
+    /// `None` while no line is available.
+    fn try_read(&mut self, names: &[String], raw: bool, env: &mut dyn ShellEnv) -> Option<i32> {
+        let mut text = std::mem::take(&mut self.read_partial);
+        let status = loop {
+            match env.read_line() {
+                LineRead::WouldBlock => {
+                    // A continued line waits for its next part: keep what was read.
+                    self.read_partial = text;
+                    return None;
+                }
+                LineRead::Line(mut l) => {
+                    if !raw && l.last() == Some(&b'\\') {
+                        l.pop();
+                        text.extend(l);
+                        continue;
+                    }
+                    text.extend(l);
+                    break 0;
+                }
+                LineRead::Eof(l) => {
+                    text.extend(l);
+                    break 1;
+                }
+            }
+        };
+        let mut line = String::from_utf8_lossy(&text).into_owned();
+        if !raw {
+            let mut out = String::new();
+            let mut chars = line.chars();
+            while let Some(c) = chars.next() {
+                if c == '\\' {
+                    if let Some(n) = chars.next() {
+                        out.push(n);
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+            line = out;
+        }
+        let blank = |c: char| matches!(c, ' ' | '\t' | '\n');
+        let mut rest = line.trim_start_matches(blank);
+        for (i, name) in names.iter().enumerate() {
+            let value = if i + 1 == names.len() {
+                rest.trim_end_matches(blank).to_string()
+            } else {
+                let end = rest.find(blank).unwrap_or(rest.len());
+                let v = rest[..end].to_string();
+                rest = rest[end..].trim_start_matches(blank);
+                v
+            };
+            self.vars.insert(name.clone(), value);
+        }
+        Some(status)
     }
 
     fn resolve_job(&self, spec: &str) -> Option<i32> {
@@ -522,12 +1218,15 @@ impl Shell {
         self.jobs.iter().find(|(l, _)| *l == local).map(|(_, g)| *g)
     }
 
-    fn kill(&mut self, args: &[String], err: Stream, env: &mut dyn ShellEnv) -> i32 {
+    fn kill(&mut self, args: &[String], env: &mut dyn ShellEnv) -> i32 {
         let mut signal = Signal::TERM;
         let mut i = 0;
         if let Some(first) = args.first() {
             if first == "-s" {
-                signal = super::parse::parse_signal(&args[1]).unwrap_or(Signal::TERM);
+                signal = args
+                    .get(1)
+                    .and_then(|s| super::parse::parse_signal(s))
+                    .unwrap_or(Signal::TERM);
                 i = 2;
             } else if let Some(s) = first.strip_prefix('-') {
                 if let Some(sig) = super::parse::parse_signal(s) {
@@ -537,7 +1236,7 @@ impl Shell {
             }
         }
         let mut status = 0;
-        for target in &args[i..] {
+        for target in args.iter().skip(i) {
             let pid = if let Some(n) = target.strip_prefix('%') {
                 match n
                     .parse::<usize>()
@@ -546,7 +1245,10 @@ impl Shell {
                 {
                     Some((local, _)) => *local,
                     None => {
-                        env.write(err, format!("sh: kill: {target}: no such job\n").as_bytes());
+                        env.write(
+                            Stream::Err,
+                            format!("sh: kill: {target}: no such job\n").as_bytes(),
+                        );
                         status = 1;
                         continue;
                     }
@@ -556,7 +1258,7 @@ impl Shell {
                     Ok(p) => p,
                     Err(_) => {
                         env.write(
-                            err,
+                            Stream::Err,
                             format!("sh: kill: invalid number '{target}'\n").as_bytes(),
                         );
                         status = 1;
@@ -565,11 +1267,133 @@ impl Shell {
                 }
             };
             if let Err(why) = env.kill(pid, signal) {
-                env.write(err, format!("sh: can't kill pid {pid}: {why}\n").as_bytes());
+                env.write(
+                    Stream::Err,
+                    format!("sh: can't kill pid {pid}: {why}\n").as_bytes(),
+                );
                 status = 1;
             }
         }
         status
+    }
+}
+
+/// The program a command name and its expanded arguments stand for, or the program's own
+/// error message (`sleep: invalid number 'x'`).
+fn utility(prog: &str, args: &[String]) -> Result<Utility, String> {
+    match prog {
+        "sleep" => {
+            let mut ns = 0u64;
+            for a in args {
+                match super::parse::parse_duration_ns(a) {
+                    Some(n) => ns = ns.saturating_add(n),
+                    None => return Err(format!("sleep: invalid number '{a}'\n")),
+                }
+            }
+            if args.is_empty() {
+                return Err("sleep: missing operand\n".into());
+            }
+            Ok(Utility::Sleep { ns })
+        }
+        "cat" => Ok(Utility::Cat {
+            files: args.to_vec(),
+        }),
+        "head" => {
+            let mut count = HeadCount::Lines(10);
+            let mut i = 0;
+            if let Some(opt) = args.first() {
+                if opt == "-c" || opt == "-n" {
+                    let n = args.get(1).cloned().unwrap_or_default();
+                    let Ok(n) = n.parse::<u64>() else {
+                        return Err(format!("head: invalid number '{n}'\n"));
+                    };
+                    count = if opt == "-c" {
+                        HeadCount::Bytes(n)
+                    } else {
+                        HeadCount::Lines(n)
+                    };
+                    i = 2;
+                }
+            }
+            Ok(Utility::Head {
+                count,
+                file: args.get(i).cloned().filter(|f| f != "-"),
+            })
+        }
+        other => Err(format!("sh: {other}: not found\n")),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PatTok {
+    Char(char),
+    Any,
+    Star,
+}
+
+fn pattern_match(p: &[PatTok], s: &[char]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((PatTok::Star, rest)) => (0..=s.len()).any(|i| pattern_match(rest, &s[i..])),
+        Some((PatTok::Any, rest)) => !s.is_empty() && pattern_match(rest, &s[1..]),
+        Some((PatTok::Char(c), rest)) => s.first() == Some(c) && pattern_match(rest, &s[1..]),
+    }
+}
+
+fn number(s: &str) -> Result<i64, String> {
+    s.trim()
+        .parse::<i64>()
+        .map_err(|_| format!("{s}: bad number"))
+}
+
+/// `test` / `[` (without the closing `]`), as busybox ash evaluates up to four arguments.
+fn test(a: &[String], env: &dyn ShellEnv) -> Result<bool, String> {
+    let unary = |op: &str, x: &str| -> Result<bool, String> {
+        match op {
+            "-n" => Ok(!x.is_empty()),
+            "-z" => Ok(x.is_empty()),
+            "-e" | "-f" | "-d" | "-s" => Ok(env.file_test(op, x)),
+            _ => Err(format!("{op}: unknown operand")),
+        }
+    };
+    let binary = |x: &str, op: &str, y: &str| -> Result<bool, String> {
+        Ok(match op {
+            "=" => x == y,
+            "!=" => x != y,
+            "-eq" => number(x)? == number(y)?,
+            "-ne" => number(x)? != number(y)?,
+            "-lt" => number(x)? < number(y)?,
+            "-le" => number(x)? <= number(y)?,
+            "-gt" => number(x)? > number(y)?,
+            "-ge" => number(x)? >= number(y)?,
+            _ => return Err(format!("{op}: unknown operand")),
+        })
+    };
+    let is_binary = |op: &str| {
+        matches!(
+            op,
+            "=" | "!=" | "-eq" | "-ne" | "-lt" | "-le" | "-gt" | "-ge"
+        )
+    };
+    match a {
+        [] => Ok(false),
+        [x] => Ok(!x.is_empty()),
+        [bang, x] if bang == "!" => Ok(x.is_empty()),
+        [op, x] => {
+            if op.starts_with('-') && op.len() == 2 {
+                unary(op, x)
+            } else {
+                Err(format!("{op}: unknown operand"))
+            }
+        }
+        [x, op, y] if is_binary(op) => binary(x, op, y),
+        [bang, op, x] if bang == "!" => unary(op, x).map(|b| !b),
+        [x, op, _] => Err(format!(
+            "{}: unknown operand",
+            if x.starts_with('-') { x } else { op }
+        )),
+        [bang, x, op, y] if bang == "!" => binary(x, op, y).map(|b| !b),
+        _ => Err("too many arguments".into()),
     }
 }
 
@@ -773,6 +1597,7 @@ fn printf(args: &[String]) -> (Vec<u8>, bool) {
 }
 
 #[cfg(test)]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::shell::parse::parse_script;
@@ -800,6 +1625,26 @@ mod tests {
         assert_eq!(printf(&s(&["\\101\\0102"])).0, b"AB");
     }
 
+    #[test]
+    fn patterns() {
+        let p = |t: &str| -> Vec<PatTok> {
+            t.chars()
+                .map(|c| match c {
+                    '*' => PatTok::Star,
+                    '?' => PatTok::Any,
+                    c => PatTok::Char(c),
+                })
+                .collect()
+        };
+        let m = |pat: &str, s: &str| pattern_match(&p(pat), &s.chars().collect::<Vec<_>>());
+        assert!(m("a*", "abc"));
+        assert!(m("*c", "abc"));
+        assert!(m("a?c", "abc"));
+        assert!(!m("a?c", "ac"));
+        assert!(m("*", ""));
+        assert!(!m("b*", "abc"));
+    }
+
     /// A scripted environment: records writes, forks instantly, children never exit.
     #[derive(Default)]
     struct Fake {
@@ -809,6 +1654,9 @@ mod tests {
         killed: Vec<(i32, Signal)>,
         zombies: Vec<(i32, ExitStatus)>,
         children: usize,
+        forked: Vec<String>,
+        input: VecDeque<u8>,
+        input_eof: bool,
     }
 
     impl ShellEnv for Fake {
@@ -821,24 +1669,22 @@ mod tests {
                 Stream::Err => self.err.extend_from_slice(bytes),
             }
         }
-        fn fork_script(
-            &mut self,
-            _: Arc<Script>,
-            _: BTreeSet<i32>,
-            _: Redirect,
-        ) -> Result<(i32, i32), ForkFailed> {
+        fn fork_shell(&mut self, _: Shell) -> Result<(i32, i32), ForkFailed> {
             self.next += 1;
             self.children += 1;
+            self.forked.push("sh".into());
             Ok((self.next + 1, self.next + 100))
         }
-        fn fork_utility(
-            &mut self,
-            _: Utility,
-            _: Vec<String>,
-            _: Redirect,
-        ) -> Result<i32, ForkFailed> {
+        fn fork_pipeline(&mut self, shells: Vec<Shell>) -> Result<Vec<(i32, i32)>, ForkFailed> {
+            Ok(shells
+                .into_iter()
+                .map(|sh| self.fork_shell(sh).unwrap())
+                .collect())
+        }
+        fn fork_utility(&mut self, _: Utility, argv: Vec<String>) -> Result<i32, ForkFailed> {
             self.next += 1;
             self.children += 1;
+            self.forked.push(argv.join(" "));
             Ok(self.next + 100)
         }
         fn kill(&mut self, pid: i32, signal: Signal) -> Result<(), String> {
@@ -856,11 +1702,28 @@ mod tests {
             self.children > 0
         }
         fn note(&mut self, _: &str) {}
+        fn push_redirs(&mut self, _: &[Resolved], _: bool) -> Result<(), String> {
+            Ok(())
+        }
+        fn pop_redirs(&mut self) {}
+        fn read_line(&mut self) -> LineRead {
+            if let Some(i) = self.input.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.input.drain(..=i).collect();
+                return LineRead::Line(line[..i].to_vec());
+            }
+            if self.input_eof {
+                return LineRead::Eof(self.input.drain(..).collect());
+            }
+            LineRead::WouldBlock
+        }
+        fn file_test(&self, _: &str, path: &str) -> bool {
+            path == "/yes"
+        }
     }
 
     fn run(src: &str, env: &mut Fake) -> Outcome {
         let mut sh = Shell::new(Arc::new(parse_script(src).unwrap()), BTreeSet::new());
-        for _ in 0..100 {
+        for _ in 0..1000 {
             match sh.step(env) {
                 Outcome::Ran => {}
                 other => return other,
@@ -869,28 +1732,59 @@ mod tests {
         panic!("did not finish");
     }
 
-    #[test]
-    fn and_or_and_status() {
+    fn out(src: &str) -> (Outcome, String) {
         let mut f = Fake::default();
-        assert_eq!(
-            run("false && echo no || echo yes; echo $?; exit 4", &mut f),
-            Outcome::Exit(4)
-        );
-        assert_eq!(f.out, b"yes\n0\n");
-        let mut f = Fake::default();
-        assert_eq!(run("true || echo no && echo yes", &mut f), Outcome::Exit(0));
-        assert_eq!(f.out, b"yes\n");
+        let o = run(src, &mut f);
+        (o, String::from_utf8(f.out).unwrap())
     }
 
     #[test]
-    fn last_program_is_execed_unless_trapped() {
+    fn and_or_and_status() {
+        assert_eq!(
+            out("false && echo no || echo yes; echo $?; exit 4"),
+            (Outcome::Exit(4), "yes\n0\n".into())
+        );
+        assert_eq!(
+            out("true || echo no && echo yes"),
+            (Outcome::Exit(0), "yes\n".into())
+        );
+        assert_eq!(
+            out("! true; echo $?; ! false"),
+            (Outcome::Exit(0), "1\n".into())
+        );
+    }
+
+    #[test]
+    fn last_program_is_execed_unless_a_handler_was_set() {
         let mut f = Fake::default();
         assert!(matches!(
             run("echo a; sleep 5", &mut f),
-            Outcome::Exec(Utility::Sleep { ns: 5_000_000_000 }, _, _)
+            Outcome::Exec(Utility::Sleep { ns: 5_000_000_000 }, _)
         ));
+        for src in [
+            "true && sleep 5",
+            "if true; then sleep 5; fi",
+            "{ sleep 5; }",
+            "(sleep 5)",
+            "case a in a) sleep 5;; esac",
+            "trap '' TERM; sleep 5",
+        ] {
+            let mut f = Fake::default();
+            assert!(matches!(run(src, &mut f), Outcome::Exec(..)), "{src}");
+        }
+        for src in [
+            "trap 'exit 1' TERM; sleep 5",
+            "sleep 5 || true",
+            "while true; do sleep 5; done",
+            "trap 'exit 1' TERM; trap - TERM; sleep 5",
+        ] {
+            let mut f = Fake::default();
+            assert_eq!(run(src, &mut f), Outcome::Blocked, "{src}");
+            assert_eq!(f.forked, ["sleep 5"], "{src}");
+        }
         let mut f = Fake::default();
-        assert_eq!(run("trap 'exit 1' TERM; sleep 5", &mut f), Outcome::Blocked);
+        assert_eq!(run("echo a | sleep 5", &mut f), Outcome::Blocked);
+        assert_eq!(f.forked, ["sh", "sh"]);
     }
 
     #[test]
@@ -907,12 +1801,63 @@ mod tests {
 
     #[test]
     fn exit_trap_runs_on_exit() {
-        let mut f = Fake::default();
         assert_eq!(
-            run("trap 'echo bye' EXIT; exit 3", &mut f),
-            Outcome::Exit(3)
+            out("trap 'echo bye' EXIT; exit 3"),
+            (Outcome::Exit(3), "bye\n".into())
         );
-        assert_eq!(f.out, b"bye\n");
+    }
+
+    #[test]
+    fn compound_commands_and_variables() {
+        assert_eq!(
+            out("X=2; if [ $X -eq 1 ]; then echo one; elif [ $X = 2 ]; then echo two; else echo other; fi"),
+            (Outcome::Exit(0), "two\n".into())
+        );
+        assert_eq!(
+            out("for i in a \"b c\" $Y; do echo $i; done; Y='d  e'; for i in $Y; do echo $i; done"),
+            (Outcome::Exit(0), "a\nb c\nd\ne\n".into())
+        );
+        assert_eq!(
+            out("i=0; while [ $i != 3 ]; do echo $i; case $i in 0) i=1;; 1) i=2;; *) i=3;; esac; done"),
+            (Outcome::Exit(0), "0\n1\n2\n".into())
+        );
+        assert_eq!(
+            out("for i in 1 2 3; do [ $i = 2 ] && continue; [ $i = 3 ] && break; echo $i; done; echo end"),
+            (Outcome::Exit(0), "1\nend\n".into())
+        );
+        assert_eq!(
+            out("until true; do echo never; done; echo $?; X=abc; case $X in a?c) echo m;; esac"),
+            (Outcome::Exit(0), "0\nm\n".into())
+        );
+        assert_eq!(
+            out("[ -f /yes ] && echo y; test -e /no || echo n; [ a = ]"),
+            (Outcome::Exit(2), "y\nn\n".into())
+        );
+    }
+
+    #[test]
+    fn read_splits_and_waits_for_input() {
+        let mut f = Fake::default();
+        let mut sh = Shell::new(
+            Arc::new(parse_script("read a b; echo \"[$a][$b]\"; read c; echo $? \"$c\"").unwrap()),
+            BTreeSet::new(),
+        );
+        for _ in 0..5 {
+            sh.step(&mut f);
+        }
+        assert!(sh.wants_input());
+        assert!(f.out.is_empty());
+        f.input.extend(b"x  y z\nlast".iter());
+        f.input_eof = true;
+        let mut last = Outcome::Ran;
+        for _ in 0..50 {
+            last = sh.step(&mut f);
+            if last != Outcome::Ran && last != Outcome::Blocked {
+                break;
+            }
+        }
+        assert_eq!(last, Outcome::Exit(0));
+        assert_eq!(f.out, b"[x][y z]\n1 last\n");
     }
 
     #[test]
@@ -922,15 +1867,19 @@ mod tests {
             Arc::new(parse_script("trap 'echo got; exit 7' TERM; sleep 100 & wait").unwrap()),
             BTreeSet::new(),
         );
-        for _ in 0..3 {
-            assert_eq!(sh.step(&mut f), Outcome::Ran);
+        let mut blocked = false;
+        for _ in 0..20 {
+            if sh.step(&mut f) == Outcome::Blocked {
+                blocked = true;
+                break;
+            }
         }
-        assert_eq!(sh.step(&mut f), Outcome::Blocked);
+        assert!(blocked);
         assert!(matches!(sh.disposition(15), Disposition::Handler(_)));
         sh.queue_trapped(15);
-        assert!(sh.wants_step(false, true));
+        assert!(sh.wants_step(false, true, false));
         let mut last = Outcome::Ran;
-        for _ in 0..10 {
+        for _ in 0..20 {
             last = sh.step(&mut f);
             if last != Outcome::Ran {
                 break;

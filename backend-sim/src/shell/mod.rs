@@ -3,5 +3,8 @@
 pub mod interp;
 pub mod parse;
 
-pub use interp::{Disposition, ForkFailed, Outcome, Shell, ShellEnv, Stream, Utility};
-pub use parse::{parse_argv, parse_script, Redirect, Script, Unsupported};
+pub use interp::{
+    Disposition, ForkFailed, HeadCount, LineRead, Outcome, Resolved, Shell, ShellEnv, Stream,
+    Utility,
+};
+pub use parse::{parse_argv, parse_script, Script, Unsupported};

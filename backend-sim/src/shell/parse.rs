@@ -2,6 +2,22 @@
 //!
 //! Parsing happens at `create`/`exec`, so a script that uses anything outside the subset is
 //! refused before any process exists, with an error that names the unsupported word.
+//!
+//! The grammar is POSIX `sh`'s, restricted:
+//!
+//! ```text
+//! list      := and_or (('&' | ';' | newline) and_or)* [ '&' | ';' ]
+//! and_or    := pipeline (('&&' | '||') newline* pipeline)*
+//! pipeline  := ['!'] command ('|' newline* command)*
+//! command   := simple | compound redirection*
+//! compound  := '{' list '}' | '(' list ')'
+//!            | 'if' list 'then' list ('elif' list 'then' list)* ['else' list] 'fi'
+//!            | ('while' | 'until') list 'do' list 'done'
+//!            | 'for' NAME ['in' word*] (';' | newline) 'do' list 'done'
+//!            | 'case' word 'in' (['('] pattern ('|' pattern)* ')' list? ';;')* 'esac'
+//! simple    := assignment* | (word | redirection)+       (a known command name first)
+//! redirection := [0-2] ('>' | '>>' | '<') word | [0-2] ('>&' | '<&') [0-2]
+//! ```
 
 use std::sync::Arc;
 
@@ -13,6 +29,9 @@ pub struct Script {
     pub items: Vec<Item>,
 }
 
+/// A list (the body of a script, a group, a branch or a loop).
+pub type List = Script;
+
 /// One element of a list: an and-or chain and whether it ends with `&`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
@@ -22,28 +41,28 @@ pub struct Item {
     pub background: bool,
 }
 
-/// `cmd1 && cmd2 || cmd3 ...`.
+/// `p1 && p2 || p3 ...`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AndOr {
-    /// The first command.
-    pub first: Command,
-    /// The following commands with the connector before each.
-    pub rest: Vec<(Connector, Command)>,
+    /// The first pipeline.
+    pub first: Pipeline,
+    /// The following pipelines with the connector before each.
+    pub rest: Vec<(Connector, Pipeline)>,
 }
 
 impl AndOr {
-    /// The number of commands in the chain.
+    /// The number of pipelines in the chain.
     pub fn len(&self) -> usize {
         1 + self.rest.len()
     }
 
-    /// Whether the chain is empty (never: it always has a first command).
+    /// Whether the chain is empty (never: it always has a first pipeline).
     pub fn is_empty(&self) -> bool {
         false
     }
 
-    /// The `i`th command.
-    pub fn command(&self, i: usize) -> &Command {
+    /// The `i`th pipeline.
+    pub fn pipeline(&self, i: usize) -> &Pipeline {
         if i == 0 {
             &self.first
         } else {
@@ -55,38 +74,126 @@ impl AndOr {
 /// `&&` or `||`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Connector {
-    /// Run the next command if the previous one succeeded.
+    /// Run the next pipeline if the previous one succeeded.
     And,
-    /// Run the next command if the previous one failed.
+    /// Run the next pipeline if the previous one failed.
     Or,
 }
 
-/// Which way a command's output streams are redirected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Redirect {
-    /// No redirection.
-    #[default]
-    None,
-    /// `>&2` or `1>&2`: standard output goes to standard error.
-    OutToErr,
-    /// `2>&1`: standard error goes to standard output.
-    ErrToOut,
+/// `[!] c1 | c2 | ...`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    /// `!`: the status is negated.
+    pub bang: bool,
+    /// The commands (one for a plain command).
+    pub cmds: Vec<Command>,
 }
 
-/// A simple command: its (literal) name, its argument words and its redirection.
+/// A command with its redirections.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Command {
-    /// The command name (always a literal word of the subset).
-    pub name: String,
+    /// What it is.
+    pub kind: CommandKind,
+    /// Redirections, applied in order before it runs.
+    pub redirs: Vec<Redir>,
+}
+
+/// The kinds of command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommandKind {
+    /// A simple command: assignments only (`X=1 Y=2`), or a command name and its arguments.
+    Simple(Simple),
+    /// `{ list; }`: runs in the shell itself.
+    Group(Arc<List>),
+    /// `( list )`: runs in a forked child shell (or in the shell itself when it is the last
+    /// thing the shell does and no trap handler was ever set, as busybox ash does).
+    Subshell(Arc<List>),
+    /// `if`: the (condition, body) pairs of `if` and every `elif`, and the `else` body.
+    If(Arc<IfNode>),
+    /// `while` (`until: false`) or `until` loop.
+    Loop(Arc<LoopNode>),
+    /// `for NAME in WORDS; do BODY; done`.
+    For(Arc<ForNode>),
+    /// `case WORD in PATTERNS) BODY;; ... esac`.
+    Case(Arc<CaseNode>),
+}
+
+/// A simple command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Simple {
+    /// `NAME=VALUE` assignments (only when there is no command word).
+    pub assigns: Vec<(String, Word)>,
+    /// The command name (a literal word of the subset), `None` for assignments only.
+    pub name: Option<String>,
     /// The argument words, expanded when the command runs.
     pub args: Vec<Word>,
-    /// Output redirection.
-    pub redirect: Redirect,
     /// For `trap ACTION SIG...`: the parsed action (`None` for `-` or `''`).
     pub trap_action: Option<Arc<Script>>,
 }
 
-/// A word: literal text and the special parameters `$!`, `$?`, `$$`.
+/// `if` / `elif` / `else`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IfNode {
+    /// Each condition with its body.
+    pub branches: Vec<(Arc<List>, Arc<List>)>,
+    /// The `else` body.
+    pub otherwise: Option<Arc<List>>,
+}
+
+/// `while`/`until`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopNode {
+    /// `until` (run while the condition fails).
+    pub until: bool,
+    /// The condition.
+    pub cond: Arc<List>,
+    /// The body.
+    pub body: Arc<List>,
+}
+
+/// `for`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForNode {
+    /// The loop variable.
+    pub var: String,
+    /// The words to iterate over (expanded when the loop starts).
+    pub words: Vec<Word>,
+    /// The body.
+    pub body: Arc<List>,
+}
+
+/// `case`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseNode {
+    /// The word matched.
+    pub word: Word,
+    /// The arms: patterns and body.
+    pub arms: Vec<(Vec<Word>, Arc<List>)>,
+}
+
+/// A redirection of one of the standard fds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redir {
+    /// The fd redirected (0, 1 or 2).
+    pub fd: i32,
+    /// How.
+    pub op: RedirOp,
+}
+
+/// What a redirection does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RedirOp {
+    /// `> FILE`: truncates or creates FILE.
+    Out(Word),
+    /// `>> FILE`: appends.
+    Append(Word),
+    /// `< FILE`: reads.
+    In(Word),
+    /// `>&N`, `<&N`: a copy of fd N.
+    Dup(i32),
+}
+
+/// A word: literal text, parameters, and (in `case` patterns) glob characters.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Word {
     /// The parts, concatenated at expansion.
@@ -96,7 +203,7 @@ pub struct Word {
 /// A piece of a word.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Part {
-    /// Literal text.
+    /// Literal text (quoted or not: it is never split).
     Lit(String),
     /// `$!`: pid of the last background job.
     LastBackground,
@@ -104,6 +211,15 @@ pub enum Part {
     LastStatus,
     /// `$$`: the shell's own pid.
     ShellPid,
+    /// `$NAME` or `${NAME}`; unquoted ones are split into fields on blanks.
+    Var {
+        /// The variable.
+        name: String,
+        /// Inside double quotes.
+        quoted: bool,
+    },
+    /// An unquoted `*` or `?` (a pattern character in `case`; refused elsewhere).
+    Glob(char),
 }
 
 impl Word {
@@ -124,11 +240,16 @@ impl Word {
             parts: vec![Part::Lit(text.to_string())],
         }
     }
+
+    fn has_glob(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Glob(_)))
+    }
 }
 
 /// The builtins the simulated shell runs in its own process.
-pub const BUILTINS: [&str; 9] = [
-    "echo", "printf", "exit", "kill", "trap", "true", "false", "wait", ":",
+pub const BUILTINS: [&str; 16] = [
+    "echo", "printf", "exit", "kill", "trap", "true", "false", "wait", ":", "read", "test", "[",
+    "break", "continue", "exec", "cd",
 ];
 /// The programs the simulated shell forks (or execs, for the last command).
 pub const UTILITIES: [&str; 3] = ["sleep", "cat", "head"];
@@ -150,101 +271,129 @@ fn refuse<T>(msg: impl Into<String>) -> PResult<T> {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Token {
-    Word(Word),
+enum Tok {
+    /// A word, and its text when it is one unquoted literal (for reserved words).
+    Word(Word, Option<String>),
+    Newline,
     Semi,
+    DSemi,
     Amp,
     AndIf,
     OrIf,
-    Redirect(Redirect),
+    Pipe,
+    LParen,
+    RParen,
+    Redir(i32, RedirKind),
 }
 
-fn lex(src: &str) -> PResult<Vec<Token>> {
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RedirKind {
+    Out,
+    Append,
+    In,
+    DupOut,
+    DupIn,
+}
+
+fn is_break(c: char) -> bool {
+    c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '<' | '>')
+}
+
+fn lex(src: &str) -> PResult<Vec<Tok>> {
     let chars: Vec<char> = src.chars().collect();
     let mut i = 0;
     let mut out = Vec::new();
     while i < chars.len() {
         let c = chars[i];
+        let next = chars.get(i + 1).copied();
         match c {
             ' ' | '\t' => i += 1,
-            '\n' | ';' => {
-                if c == ';' && chars.get(i + 1) == Some(&';') {
-                    return refuse("unsupported shell syntax \";;\"");
-                }
-                out.push(Token::Semi);
+            '\\' if next == Some('\n') => i += 2,
+            '\n' => {
+                out.push(Tok::Newline);
                 i += 1;
+            }
+            ';' => {
+                if next == Some(';') {
+                    out.push(Tok::DSemi);
+                    i += 2;
+                } else {
+                    out.push(Tok::Semi);
+                    i += 1;
+                }
             }
             '#' => {
                 while i < chars.len() && chars[i] != '\n' {
                     i += 1;
                 }
             }
-            '&' => {
-                if chars.get(i + 1) == Some(&'&') {
-                    out.push(Token::AndIf);
+            '&' => match next {
+                Some('&') => {
+                    out.push(Tok::AndIf);
                     i += 2;
-                } else if chars.get(i + 1) == Some(&'>') {
-                    return refuse("unsupported redirection \"&>\"");
+                }
+                Some('>') => return refuse("unsupported redirection \"&>\""),
+                _ => {
+                    out.push(Tok::Amp);
+                    i += 1;
+                }
+            },
+            '|' => {
+                if next == Some('|') {
+                    out.push(Tok::OrIf);
+                    i += 2;
                 } else {
-                    out.push(Token::Amp);
+                    out.push(Tok::Pipe);
                     i += 1;
                 }
             }
-            '|' => {
-                if chars.get(i + 1) == Some(&'|') {
-                    out.push(Token::OrIf);
-                    i += 2;
-                } else {
-                    return refuse("unsupported shell syntax \"|\" (pipelines)");
-                }
+            '(' => {
+                out.push(Tok::LParen);
+                i += 1;
             }
-            '>' | '<' => {
-                let rest: String = chars[i..].iter().take(4).collect();
-                if rest.starts_with(">&2") {
-                    out.push(Token::Redirect(Redirect::OutToErr));
-                    i += 3;
-                } else {
-                    let op: String = chars[i..]
-                        .iter()
-                        .take_while(|c| matches!(c, '<' | '>' | '&' | '|'))
-                        .collect();
-                    let target: String = chars[i + op.chars().count()..]
-                        .iter()
-                        .skip_while(|c| c.is_whitespace())
-                        .take_while(|c| !c.is_whitespace() && !matches!(c, ';' | '&' | '|'))
-                        .collect();
-                    let word = format!("{op} {target}").trim().to_string();
-                    return refuse(format!("unsupported redirection {word:?}"));
-                }
+            ')' => {
+                out.push(Tok::RParen);
+                i += 1;
             }
-            '(' | ')' | '{' | '}' | '`' => {
-                return refuse(format!("unsupported shell syntax {:?}", c.to_string()))
+            '`' => return refuse("unsupported command substitution \"`\""),
+            '>' | '<' => i = lex_redir(&chars, i, None, &mut out)?,
+            d if d.is_ascii_digit() && matches!(next, Some('>' | '<')) => {
+                let fd = d.to_digit(10).unwrap_or(0) as i32;
+                i = lex_redir(&chars, i + 1, Some(fd), &mut out)?;
             }
             _ => {
-                // A redirection written with a leading fd number.
-                let rest: String = chars[i..].iter().take(4).collect();
-                let at_break = |n: usize| {
-                    chars
-                        .get(i + n)
-                        .is_none_or(|c| c.is_whitespace() || matches!(c, ';' | '&' | '|'))
-                };
-                if rest.starts_with("1>&2") && at_break(4) {
-                    out.push(Token::Redirect(Redirect::OutToErr));
-                    i += 4;
-                    continue;
-                }
-                if rest.starts_with("2>&1") && at_break(4) {
-                    out.push(Token::Redirect(Redirect::ErrToOut));
-                    i += 4;
-                    continue;
-                }
-                let (word, next) = lex_word(&chars, i)?;
-                out.push(Token::Word(word));
+                let (word, raw, next) = lex_word(&chars, i)?;
+                out.push(Tok::Word(word, raw));
                 i = next;
             }
         }
     }
     Ok(out)
+}
+
+fn lex_redir(chars: &[char], mut i: usize, fd: Option<i32>, out: &mut Vec<Tok>) -> PResult<usize> {
+    let c = chars[i];
+    let next = chars.get(i + 1).copied();
+    let (kind, len) = match (c, next) {
+        ('>', Some('>')) => (RedirKind::Append, 2),
+        ('>', Some('&')) => (RedirKind::DupOut, 2),
+        ('>', Some('|')) => return refuse("unsupported redirection \">|\""),
+        ('>', _) => (RedirKind::Out, 1),
+        ('<', Some('<')) => return refuse("unsupported here-document \"<<\""),
+        ('<', Some('&')) => (RedirKind::DupIn, 2),
+        ('<', Some('>')) => return refuse("unsupported redirection \"<>\""),
+        _ => (RedirKind::In, 1),
+    };
+    let default = if c == '>' { 1 } else { 0 };
+    let fd = fd.unwrap_or(default);
+    if fd > 2 {
+        return refuse(format!(
+            "unsupported redirection of fd {fd} (only 0, 1 and 2)"
+        ));
+    }
+    i += len;
+    out.push(Tok::Redir(fd, kind));
+    Ok(i)
 }
 
 fn push_lit(parts: &mut Vec<Part>, c: char) {
@@ -255,37 +404,52 @@ fn push_lit(parts: &mut Vec<Part>, c: char) {
     }
 }
 
-fn lex_dollar(chars: &[char], i: usize, parts: &mut Vec<Part>) -> PResult<usize> {
+fn is_name_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+fn is_name(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+fn lex_dollar(chars: &[char], i: usize, quoted: bool, parts: &mut Vec<Part>) -> PResult<usize> {
     // chars[i] == '$'
     match chars.get(i + 1) {
         Some('!') => parts.push(Part::LastBackground),
         Some('?') => parts.push(Part::LastStatus),
         Some('$') => parts.push(Part::ShellPid),
-        Some('(') => return refuse("unsupported command substitution \"$(\""),
-        Some(c) if c.is_alphanumeric() || matches!(c, '_' | '{' | '@' | '*' | '#' | '-') => {
-            let name: String = if *c == '{' {
-                chars[i..]
-                    .iter()
-                    .take_while(|c| **c != '}')
-                    .chain(std::iter::once(&'}'))
-                    .collect()
+        Some('(') => {
+            return if chars.get(i + 2) == Some(&'(') {
+                refuse("unsupported arithmetic expansion \"$((\"")
             } else {
-                std::iter::once('$')
-                    .chain(
-                        chars[i + 1..]
-                            .iter()
-                            .take_while(|c| c.is_alphanumeric() || **c == '_')
-                            .copied(),
-                    )
-                    .collect()
-            };
-            let name = if name.len() == 1 {
-                format!("${c}")
-            } else {
-                name
-            };
+                refuse("unsupported command substitution \"$(\"")
+            }
+        }
+        Some('{') => {
+            let body: String = chars[i + 2..].iter().take_while(|c| **c != '}').collect();
+            let closed = chars.get(i + 2 + body.chars().count()) == Some(&'}');
+            if closed && body.chars().next().is_some_and(is_name_start) && body.chars().all(is_name)
+            {
+                parts.push(Part::Var {
+                    name: body.clone(),
+                    quoted,
+                });
+                return Ok(i + 3 + body.chars().count());
+            }
             return refuse(format!(
-                "unsupported parameter {name:?} (only $!, $? and $$ are supported)"
+                "unsupported parameter expansion \"${{{body}{}\" (only ${{NAME}})",
+                if closed { "}" } else { "" }
+            ));
+        }
+        Some(c) if is_name_start(*c) => {
+            let name: String = chars[i + 1..].iter().take_while(|c| is_name(**c)).collect();
+            let n = name.chars().count();
+            parts.push(Part::Var { name, quoted });
+            return Ok(i + 1 + n);
+        }
+        Some(c) if c.is_ascii_digit() || matches!(c, '@' | '*' | '#' | '-') => {
+            return refuse(format!(
+                "unsupported parameter \"${c}\" (only $NAME, ${{NAME}}, $!, $? and $$)"
             ));
         }
         _ => {
@@ -296,16 +460,19 @@ fn lex_dollar(chars: &[char], i: usize, parts: &mut Vec<Part>) -> PResult<usize>
     Ok(i + 2)
 }
 
-fn lex_word(chars: &[char], mut i: usize) -> PResult<(Word, usize)> {
+/// Lexes one word; returns it, its text if it is a single unquoted literal, and where it ends.
+fn lex_word(chars: &[char], mut i: usize) -> PResult<(Word, Option<String>, usize)> {
     let mut parts = Vec::new();
+    let mut plain = true;
     while i < chars.len() {
         let c = chars[i];
+        if is_break(c) {
+            break;
+        }
         match c {
-            ' ' | '\t' | '\n' | ';' | '&' | '|' => break,
-            '>' | '<' | '(' | ')' | '`' => {
-                return refuse(format!("unsupported shell syntax {:?}", c.to_string()))
-            }
+            '`' => return refuse("unsupported command substitution \"`\""),
             '\'' => {
+                plain = false;
                 let end = chars[i + 1..]
                     .iter()
                     .position(|c| *c == '\'')
@@ -319,10 +486,11 @@ fn lex_word(chars: &[char], mut i: usize) -> PResult<(Word, usize)> {
                 i += end + 2;
             }
             '"' => {
+                plain = false;
                 i += 1;
                 let mut closed = false;
-                // Make sure an empty "" still yields a (possibly empty) literal.
-                if parts.is_empty() {
+                // An empty "" still yields a (possibly empty) literal.
+                if !matches!(parts.last(), Some(Part::Lit(_))) {
                     parts.push(Part::Lit(String::new()));
                 }
                 while i < chars.len() {
@@ -332,11 +500,12 @@ fn lex_word(chars: &[char], mut i: usize) -> PResult<(Word, usize)> {
                             i += 1;
                             break;
                         }
+                        '\\' if matches!(chars.get(i + 1), Some('\n')) => i += 2,
                         '\\' if matches!(chars.get(i + 1), Some('"' | '\\' | '$' | '`')) => {
                             push_lit(&mut parts, chars[i + 1]);
                             i += 2;
                         }
-                        '$' => i = lex_dollar(chars, i, &mut parts)?,
+                        '$' => i = lex_dollar(chars, i, true, &mut parts)?,
                         '`' => return refuse("unsupported command substitution \"`\""),
                         other => {
                             push_lit(&mut parts, other);
@@ -349,6 +518,7 @@ fn lex_word(chars: &[char], mut i: usize) -> PResult<(Word, usize)> {
                 }
             }
             '\\' => {
+                plain = false;
                 match chars.get(i + 1) {
                     Some('\n') => {}
                     Some(n) => push_lit(&mut parts, *n),
@@ -356,131 +526,577 @@ fn lex_word(chars: &[char], mut i: usize) -> PResult<(Word, usize)> {
                 }
                 i += 2;
             }
-            '$' => i = lex_dollar(chars, i, &mut parts)?,
+            '$' => {
+                plain = false;
+                i = lex_dollar(chars, i, false, &mut parts)?;
+            }
+            '*' | '?' => {
+                plain = false;
+                parts.push(Part::Glob(c));
+                i += 1;
+            }
+            '~' if parts.is_empty() => {
+                return refuse("unsupported tilde expansion \"~\"");
+            }
             other => {
-                if parts.is_empty() && matches!(other, '*' | '?' | '[' | '~') {
-                    // Globbing and tilde expansion are not modelled; a lone literal is fine
-                    // only if it cannot expand, so refuse them to stay faithful.
-                    let word: String = chars[i..]
-                        .iter()
-                        .take_while(|c| !c.is_whitespace() && !matches!(c, ';' | '&' | '|'))
-                        .collect();
-                    return refuse(format!("unsupported pattern word {word:?}"));
-                }
                 push_lit(&mut parts, other);
                 i += 1;
             }
         }
     }
-    Ok((Word { parts }, i))
+    let word = Word { parts };
+    let raw = if plain { word.literal() } else { None };
+    Ok((word, raw, i))
 }
 
-const KEYWORDS: [&str; 16] = [
-    "if", "then", "else", "elif", "fi", "while", "until", "for", "do", "done", "case", "esac",
-    "function", "in", "!", "select",
+const RESERVED: [&str; 16] = [
+    "if", "then", "else", "elif", "fi", "while", "until", "for", "do", "done", "case", "esac", "{",
+    "}", "!", "in",
 ];
+const UNSUPPORTED_KEYWORDS: [&str; 2] = ["function", "select"];
+
+/// Nesting bound: deeper scripts are refused (keeps the parser's recursion bounded).
+const MAX_DEPTH: usize = 64;
+
+struct Parser {
+    toks: Vec<Tok>,
+    pos: usize,
+    depth: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos)
+    }
+
+    fn peek_reserved(&self) -> Option<&str> {
+        match self.peek() {
+            Some(Tok::Word(_, Some(raw))) if RESERVED.contains(&raw.as_str()) => Some(raw),
+            _ => None,
+        }
+    }
+
+    fn skip_newlines(&mut self) {
+        while self.peek() == Some(&Tok::Newline) {
+            self.pos += 1;
+        }
+    }
+
+    fn expect_reserved(&mut self, word: &str) -> PResult<()> {
+        self.skip_newlines();
+        if self.peek_reserved() == Some(word) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            refuse(format!(
+                "syntax error: expected \"{word}\", found {}",
+                self.describe()
+            ))
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self.peek() {
+            None => "end of script".into(),
+            Some(Tok::Word(w, raw)) => format!(
+                "{:?}",
+                raw.clone()
+                    .or_else(|| w.literal())
+                    .unwrap_or_else(|| "a word".into())
+            ),
+            Some(Tok::Newline) => "newline".into(),
+            Some(Tok::Semi) => "\";\"".into(),
+            Some(Tok::DSemi) => "\";;\"".into(),
+            Some(Tok::Amp) => "\"&\"".into(),
+            Some(Tok::AndIf) => "\"&&\"".into(),
+            Some(Tok::OrIf) => "\"||\"".into(),
+            Some(Tok::Pipe) => "\"|\"".into(),
+            Some(Tok::LParen) => "\"(\"".into(),
+            Some(Tok::RParen) => "\")\"".into(),
+            Some(Tok::Redir(..)) => "a redirection".into(),
+        }
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return refuse(format!("script nested deeper than {MAX_DEPTH} levels"));
+        }
+        Ok(())
+    }
+
+    /// A list, up to a closing reserved word, `)`, `;;` or the end.
+    fn list(&mut self) -> PResult<List> {
+        self.enter()?;
+        let mut items = Vec::new();
+        loop {
+            self.skip_newlines();
+            match self.peek() {
+                None | Some(Tok::RParen) | Some(Tok::DSemi) => break,
+                _ => {}
+            }
+            if matches!(
+                self.peek_reserved(),
+                Some("then" | "elif" | "else" | "fi" | "do" | "done" | "esac" | "}")
+            ) {
+                break;
+            }
+            let and_or = self.and_or()?;
+            let background = match self.peek() {
+                Some(Tok::Amp) => {
+                    self.pos += 1;
+                    true
+                }
+                Some(Tok::Semi) | Some(Tok::Newline) => {
+                    self.pos += 1;
+                    false
+                }
+                None | Some(Tok::RParen) | Some(Tok::DSemi) => false,
+                _ if matches!(
+                    self.peek_reserved(),
+                    Some("then" | "elif" | "else" | "fi" | "do" | "done" | "esac" | "}")
+                ) =>
+                {
+                    false
+                }
+                _ => return refuse(format!("syntax error: unexpected {}", self.describe())),
+            };
+            items.push(Item { and_or, background });
+        }
+        self.depth -= 1;
+        Ok(Script { items })
+    }
+
+    fn and_or(&mut self) -> PResult<AndOr> {
+        let first = self.pipeline()?;
+        let mut rest = Vec::new();
+        loop {
+            let conn = match self.peek() {
+                Some(Tok::AndIf) => Connector::And,
+                Some(Tok::OrIf) => Connector::Or,
+                _ => break,
+            };
+            self.pos += 1;
+            self.skip_newlines();
+            rest.push((conn, self.pipeline()?));
+        }
+        Ok(AndOr { first, rest })
+    }
+
+    fn pipeline(&mut self) -> PResult<Pipeline> {
+        let mut bang = false;
+        if self.peek_reserved() == Some("!") {
+            self.pos += 1;
+            bang = true;
+        }
+        let mut cmds = vec![self.command()?];
+        while self.peek() == Some(&Tok::Pipe) {
+            self.pos += 1;
+            self.skip_newlines();
+            cmds.push(self.command()?);
+        }
+        Ok(Pipeline { bang, cmds })
+    }
+
+    fn redirs(&mut self, redirs: &mut Vec<Redir>) -> PResult<()> {
+        while let Some(Tok::Redir(fd, kind)) = self.peek().cloned() {
+            self.pos += 1;
+            let target = match self.peek().cloned() {
+                Some(Tok::Word(w, _)) => {
+                    self.pos += 1;
+                    w
+                }
+                _ => return refuse("syntax error: a redirection without a target"),
+            };
+            redirs.push(build_redir(fd, kind, target)?);
+        }
+        Ok(())
+    }
+
+    fn command(&mut self) -> PResult<Command> {
+        self.enter()?;
+        let kind = match (self.peek().cloned(), self.peek_reserved()) {
+            (Some(Tok::LParen), _) => {
+                self.pos += 1;
+                let body = self.list()?;
+                if self.peek() != Some(&Tok::RParen) {
+                    return refuse(format!(
+                        "syntax error: expected \")\", found {}",
+                        self.describe()
+                    ));
+                }
+                self.pos += 1;
+                non_empty(&body, "( )")?;
+                Some(CommandKind::Subshell(Arc::new(body)))
+            }
+            (_, Some("{")) => {
+                self.pos += 1;
+                let body = self.list()?;
+                self.expect_reserved("}")?;
+                non_empty(&body, "{ }")?;
+                Some(CommandKind::Group(Arc::new(body)))
+            }
+            (_, Some("if")) => {
+                self.pos += 1;
+                let mut branches = Vec::new();
+                let mut otherwise = None;
+                loop {
+                    let cond = self.list()?;
+                    self.expect_reserved("then")?;
+                    let body = self.list()?;
+                    non_empty(&cond, "if")?;
+                    non_empty(&body, "then")?;
+                    branches.push((Arc::new(cond), Arc::new(body)));
+                    match self.peek_reserved() {
+                        Some("elif") => self.pos += 1,
+                        Some("else") => {
+                            self.pos += 1;
+                            let body = self.list()?;
+                            non_empty(&body, "else")?;
+                            otherwise = Some(Arc::new(body));
+                            self.expect_reserved("fi")?;
+                            break;
+                        }
+                        _ => {
+                            self.expect_reserved("fi")?;
+                            break;
+                        }
+                    }
+                }
+                Some(CommandKind::If(Arc::new(IfNode {
+                    branches,
+                    otherwise,
+                })))
+            }
+            (_, Some(kw @ ("while" | "until"))) => {
+                let until = kw == "until";
+                self.pos += 1;
+                let cond = self.list()?;
+                self.expect_reserved("do")?;
+                let body = self.list()?;
+                self.expect_reserved("done")?;
+                non_empty(&cond, if until { "until" } else { "while" })?;
+                non_empty(&body, "do")?;
+                Some(CommandKind::Loop(Arc::new(LoopNode {
+                    until,
+                    cond: Arc::new(cond),
+                    body: Arc::new(body),
+                })))
+            }
+            (_, Some("for")) => {
+                self.pos += 1;
+                let var = match self.peek().cloned() {
+                    Some(Tok::Word(_, Some(name)))
+                        if name.chars().next().is_some_and(is_name_start)
+                            && name.chars().all(is_name) =>
+                    {
+                        self.pos += 1;
+                        name
+                    }
+                    _ => return refuse("syntax error: \"for\" needs a variable name"),
+                };
+                self.skip_newlines();
+                let mut words = Vec::new();
+                if self.peek_reserved() == Some("in") {
+                    self.pos += 1;
+                    // The words are not in command position: `do` is a word here, as in sh.
+                    while let Some(Tok::Word(w, _)) = self.peek().cloned() {
+                        if w.has_glob() {
+                            return refuse(glob_refusal(&w));
+                        }
+                        words.push(w);
+                        self.pos += 1;
+                    }
+                    if let Some(Tok::Semi | Tok::Newline) = self.peek() {
+                        self.pos += 1;
+                    }
+                } else {
+                    return refuse("unsupported \"for\" without \"in\" (positional parameters)");
+                }
+                self.expect_reserved("do")?;
+                let body = self.list()?;
+                self.expect_reserved("done")?;
+                non_empty(&body, "do")?;
+                Some(CommandKind::For(Arc::new(ForNode {
+                    var,
+                    words,
+                    body: Arc::new(body),
+                })))
+            }
+            (_, Some("case")) => {
+                self.pos += 1;
+                let word = match self.peek().cloned() {
+                    Some(Tok::Word(w, _)) if !w.has_glob() => {
+                        self.pos += 1;
+                        w
+                    }
+                    _ => return refuse("syntax error: \"case\" needs a word"),
+                };
+                self.expect_reserved("in")?;
+                let mut arms = Vec::new();
+                loop {
+                    self.skip_newlines();
+                    if self.peek_reserved() == Some("esac") {
+                        self.pos += 1;
+                        break;
+                    }
+                    if self.peek() == Some(&Tok::LParen) {
+                        self.pos += 1;
+                    }
+                    let mut pats = Vec::new();
+                    loop {
+                        match self.peek().cloned() {
+                            Some(Tok::Word(w, _)) => {
+                                self.pos += 1;
+                                pats.push(w);
+                            }
+                            _ => return refuse("syntax error: a case pattern is missing"),
+                        }
+                        match self.peek() {
+                            Some(Tok::Pipe) => self.pos += 1,
+                            Some(Tok::RParen) => {
+                                self.pos += 1;
+                                break;
+                            }
+                            _ => {
+                                return refuse(format!(
+                                    "syntax error: expected \")\" after a case pattern, found {}",
+                                    self.describe()
+                                ))
+                            }
+                        }
+                    }
+                    let body = self.list()?;
+                    arms.push((pats, Arc::new(body)));
+                    self.skip_newlines();
+                    match self.peek() {
+                        Some(Tok::DSemi) => self.pos += 1,
+                        _ if self.peek_reserved() == Some("esac") => {}
+                        _ => {
+                            return refuse(format!(
+                                "syntax error: expected \";;\" or \"esac\", found {}",
+                                self.describe()
+                            ))
+                        }
+                    }
+                }
+                Some(CommandKind::Case(Arc::new(CaseNode { word, arms })))
+            }
+            (_, Some(kw)) => {
+                return refuse(format!("syntax error: unexpected \"{kw}\""));
+            }
+            _ => None,
+        };
+        let command = match kind {
+            Some(kind) => {
+                let mut redirs = Vec::new();
+                self.redirs(&mut redirs)?;
+                Command { kind, redirs }
+            }
+            None => self.simple()?,
+        };
+        self.depth -= 1;
+        Ok(command)
+    }
+
+    fn simple(&mut self) -> PResult<Command> {
+        let mut words: Vec<(Word, Option<String>)> = Vec::new();
+        let mut redirs = Vec::new();
+        loop {
+            match self.peek().cloned() {
+                Some(Tok::Word(w, raw)) => {
+                    self.pos += 1;
+                    words.push((w, raw));
+                }
+                Some(Tok::Redir(..)) => self.redirs(&mut redirs)?,
+                Some(Tok::LParen) if !words.is_empty() => {
+                    return refuse("unsupported function definition \"()\"")
+                }
+                _ => break,
+            }
+        }
+        if words.is_empty() {
+            return if redirs.is_empty() {
+                refuse(format!("syntax error: unexpected {}", self.describe()))
+            } else {
+                refuse("unsupported redirection without a command")
+            };
+        }
+        // Leading assignments.
+        let mut assigns = Vec::new();
+        let mut i = 0;
+        while i < words.len() {
+            match assignment(&words[i].0) {
+                Some(a) => assigns.push(a),
+                None => break,
+            }
+            i += 1;
+        }
+        if i == words.len() {
+            if !redirs.is_empty() {
+                return refuse("unsupported redirection on an assignment");
+            }
+            return Ok(Command {
+                kind: CommandKind::Simple(Simple {
+                    assigns,
+                    name: None,
+                    args: Vec::new(),
+                    trap_action: None,
+                }),
+                redirs,
+            });
+        }
+        if !assigns.is_empty() {
+            return refuse(format!(
+                "unsupported assignment before a command ({:?})",
+                words[0].0.literal().unwrap_or_default()
+            ));
+        }
+        let Some(name) = words[0].0.literal() else {
+            return refuse("unsupported command word: a parameter or pattern as command name");
+        };
+        if UNSUPPORTED_KEYWORDS.contains(&name.as_str()) {
+            return refuse(format!("unsupported shell keyword {name:?}"));
+        }
+        let args: Vec<Word> = words[1..].iter().map(|(w, _)| w.clone()).collect();
+        if let Some(w) = args.iter().find(|w| w.has_glob()) {
+            return refuse(glob_refusal(w));
+        }
+        let simple = build_simple(name, args)?;
+        Ok(Command {
+            kind: CommandKind::Simple(simple),
+            redirs,
+        })
+    }
+}
+
+fn glob_refusal(w: &Word) -> String {
+    let text: String = w
+        .parts
+        .iter()
+        .map(|p| match p {
+            Part::Lit(t) => t.clone(),
+            Part::Glob(c) => c.to_string(),
+            _ => "$".into(),
+        })
+        .collect();
+    format!("unsupported pattern word {text:?} (globbing)")
+}
+
+fn non_empty(list: &List, what: &str) -> PResult<()> {
+    if list.items.is_empty() {
+        refuse(format!("syntax error: empty \"{what}\" body"))
+    } else {
+        Ok(())
+    }
+}
+
+fn assignment(w: &Word) -> Option<(String, Word)> {
+    let Some(Part::Lit(first)) = w.parts.first() else {
+        return None;
+    };
+    let eq = first.find('=')?;
+    let name = &first[..eq];
+    if name.is_empty()
+        || !name.chars().next().is_some_and(is_name_start)
+        || !name.chars().all(is_name)
+    {
+        return None;
+    }
+    let mut parts = vec![Part::Lit(first[eq + 1..].to_string())];
+    parts.extend(w.parts[1..].iter().cloned());
+    Some((name.to_string(), Word { parts }))
+}
+
+fn build_redir(fd: i32, kind: RedirKind, target: Word) -> PResult<Redir> {
+    if target.has_glob() {
+        return refuse(glob_refusal(&target));
+    }
+    let op = match kind {
+        RedirKind::Out | RedirKind::Append | RedirKind::In => {
+            if let Some(path) = target.literal() {
+                check_path(&path)?;
+            }
+            match kind {
+                RedirKind::Out => RedirOp::Out(target),
+                RedirKind::Append => RedirOp::Append(target),
+                _ => RedirOp::In(target),
+            }
+        }
+        RedirKind::DupOut | RedirKind::DupIn => {
+            let sym = if kind == RedirKind::DupOut {
+                ">&"
+            } else {
+                "<&"
+            };
+            match target.literal().as_deref() {
+                Some(n @ ("0" | "1" | "2")) => RedirOp::Dup(n.parse().unwrap_or(0)),
+                Some(other) => {
+                    return refuse(format!(
+                        "unsupported redirection \"{sym}{other}\" (only fds 0, 1 and 2)"
+                    ))
+                }
+                None => return refuse(format!("unsupported redirection \"{sym}\" to a parameter")),
+            }
+        }
+    };
+    Ok(Redir { fd, op })
+}
+
+/// Paths the simulated file system refuses: the kernel's pseudo file systems (besides
+/// `/dev/null` and `/dev/zero`) and `..`.
+pub fn check_path(path: &str) -> PResult<()> {
+    let p = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    };
+    if p.split('/').any(|c| c == "..") {
+        return refuse(format!("unsupported path {path:?} (\"..\")"));
+    }
+    for pseudo in ["/proc", "/sys", "/dev"] {
+        if (p == pseudo || p.starts_with(&format!("{pseudo}/")))
+            && p != "/dev/null"
+            && p != "/dev/zero"
+        {
+            return refuse(format!(
+                "unsupported path {path:?} (only /dev/null and /dev/zero of the kernel's files)"
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// Parses a `sh -c` script of the subset.
 pub fn parse_script(src: &str) -> PResult<Script> {
-    let tokens = lex(src)?;
-    let mut items = Vec::new();
-    let mut i = 0;
-    while i < tokens.len() {
-        if tokens[i] == Token::Semi {
-            i += 1;
-            continue;
-        }
-        let (and_or, next) = parse_and_or(&tokens, i)?;
-        i = next;
-        let background = match tokens.get(i) {
-            Some(Token::Amp) => {
-                i += 1;
-                true
-            }
-            Some(Token::Semi) => {
-                i += 1;
-                false
-            }
-            None => false,
-            Some(t) => return refuse(format!("unexpected {t:?}")),
-        };
-        items.push(Item { and_or, background });
-    }
-    Ok(Script { items })
-}
-
-fn parse_and_or(tokens: &[Token], mut i: usize) -> PResult<(AndOr, usize)> {
-    let (first, next) = parse_command(tokens, i)?;
-    i = next;
-    let mut rest = Vec::new();
-    loop {
-        let conn = match tokens.get(i) {
-            Some(Token::AndIf) => Connector::And,
-            Some(Token::OrIf) => Connector::Or,
-            _ => break,
-        };
-        i += 1;
-        while tokens.get(i) == Some(&Token::Semi) {
-            // A newline may follow && or ||.
-            i += 1;
-        }
-        let (cmd, next) = parse_command(tokens, i)?;
-        rest.push((conn, cmd));
-        i = next;
-    }
-    Ok((AndOr { first, rest }, i))
-}
-
-fn parse_command(tokens: &[Token], mut i: usize) -> PResult<(Command, usize)> {
-    let mut words = Vec::new();
-    let mut redirect = Redirect::None;
-    while let Some(t) = tokens.get(i) {
-        match t {
-            Token::Word(w) => words.push(w.clone()),
-            Token::Redirect(r) => redirect = *r,
-            _ => break,
-        }
-        i += 1;
-    }
-    let Some(first) = words.first() else {
-        return match tokens.get(i) {
-            Some(t) => refuse(format!("syntax error: unexpected {}", token_text(t))),
-            None => refuse("syntax error: missing command"),
-        };
+    let toks = lex(src)?;
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
     };
-    let Some(name) = first.literal() else {
-        return refuse("unsupported command word: a parameter as command name");
-    };
-    let command = build_command(name, words[1..].to_vec(), redirect)?;
-    Ok((command, i))
+    let list = p.list()?;
+    if p.pos < p.toks.len() {
+        return refuse(format!("syntax error: unexpected {}", p.describe()));
+    }
+    Ok(list)
 }
 
-fn token_text(t: &Token) -> &'static str {
-    match t {
-        Token::Semi => "\";\"",
-        Token::Amp => "\"&\"",
-        Token::AndIf => "\"&&\"",
-        Token::OrIf => "\"||\"",
-        Token::Redirect(_) => "redirection",
-        Token::Word(_) => "word",
-    }
-}
-
-/// Validates a command of the subset and builds it.
-fn build_command(name: String, args: Vec<Word>, redirect: Redirect) -> PResult<Command> {
-    if KEYWORDS.contains(&name.as_str()) {
-        return refuse(format!("unsupported shell keyword {name:?}"));
-    }
-    if name.contains('=') {
-        return refuse(format!("unsupported variable assignment {name:?}"));
-    }
+/// Validates a simple command of the subset and builds it.
+fn build_simple(name: String, args: Vec<Word>) -> PResult<Simple> {
     let lits: Vec<Option<String>> = args.iter().map(Word::literal).collect();
     let mut trap_action = None;
     match name.as_str() {
-        "echo" | "printf" | "true" | "false" | ":" => {
+        "echo" | "printf" | "true" | "false" | ":" | "test" | "[" | "break" | "continue" => {
             if name == "printf" && args.is_empty() {
                 return refuse("printf: missing format");
             }
+            if name == "test" || name == "[" {
+                validate_test(&name, &lits)?;
+            }
+        }
+        "cd" => {
+            return refuse("unsupported command \"cd\" (the working directory is not modelled)")
         }
         "exit" => {
             if args.len() > 1 {
@@ -488,52 +1104,126 @@ fn build_command(name: String, args: Vec<Word>, redirect: Redirect) -> PResult<C
             }
         }
         "wait" => {}
+        "read" => {
+            let mut i = 0;
+            while let Some(Some(opt)) = lits.get(i) {
+                if opt == "-r" {
+                    i += 1;
+                } else if opt.starts_with('-') {
+                    return refuse(format!("read: unsupported option {opt:?} (only -r)"));
+                } else {
+                    break;
+                }
+            }
+            if i == lits.len() {
+                return refuse("read: a variable name is needed (REPLY is not modelled)");
+            }
+            for l in &lits[i..] {
+                match l {
+                    Some(n)
+                        if n.chars().next().is_some_and(is_name_start)
+                            && n.chars().all(is_name) => {}
+                    _ => return refuse("read: arguments must be variable names"),
+                }
+            }
+        }
+        "exec" => {
+            if let Some(first) = lits.first() {
+                let Some(prog) = first else {
+                    return refuse("exec: a parameter as command name is not supported");
+                };
+                if !UTILITIES.contains(&prog.as_str()) {
+                    return refuse(format!(
+                        "exec: only a program (sleep, cat, head) can be exec'd, not {prog:?}"
+                    ));
+                }
+                build_simple(prog.clone(), args[1..].to_vec())?;
+            }
+        }
         "kill" => validate_kill(&args, &lits)?,
         "trap" => trap_action = validate_trap(&lits)?,
         "sleep" => {
             if args.is_empty() {
                 return refuse("sleep: missing operand");
             }
-            for l in &lits {
-                match l {
-                    Some(t) if parse_duration_ns(t).is_some() => {}
-                    Some(t) => return refuse(format!("sleep: unsupported duration {t:?}")),
-                    None => return refuse("sleep: parameters in durations are not supported"),
+            for l in lits.iter().flatten() {
+                if parse_duration_ns(l).is_none() {
+                    return refuse(format!("sleep: unsupported duration {l:?}"));
                 }
             }
         }
         "cat" => {
-            if !lits.iter().all(|l| l.as_deref() == Some("-")) {
-                let what: Vec<String> =
-                    lits.iter().map(|l| l.clone().unwrap_or_default()).collect();
-                return refuse(format!(
-                    "cat: only standard input is supported, not {:?}",
-                    what.join(" ")
-                ));
+            for l in lits.iter().flatten() {
+                if l.starts_with('-') && l != "-" {
+                    return refuse(format!("cat: unsupported option {l:?}"));
+                }
+                check_path(l)?;
             }
         }
-        "head" => {
-            let ok = lits.len() == 3
-                && lits[0].as_deref() == Some("-c")
-                && lits[1].as_deref().is_some_and(|n| n.parse::<u64>().is_ok())
-                && lits[2].as_deref() == Some("/dev/zero");
-            if !ok {
-                let what: Vec<String> =
-                    lits.iter().map(|l| l.clone().unwrap_or_default()).collect();
-                return refuse(format!(
-                    "head: only \"head -c N /dev/zero\" is supported, not \"head {}\"",
-                    what.join(" ")
-                ));
-            }
-        }
+        "head" => validate_head(&lits)?,
         other => return refuse(format!("unsupported command {other:?}")),
     }
-    Ok(Command {
-        name,
+    Ok(Simple {
+        assigns: Vec::new(),
+        name: Some(name),
         args,
-        redirect,
         trap_action,
     })
+}
+
+/// `head [-c N | -n N] [FILE]`.
+fn validate_head(lits: &[Option<String>]) -> PResult<()> {
+    let what = || {
+        let v: Vec<String> = lits.iter().map(|l| l.clone().unwrap_or_default()).collect();
+        format!(
+            "head: only \"head [-c N | -n N] [FILE]\" is supported, not \"head {}\"",
+            v.join(" ")
+        )
+    };
+    let mut i = 0;
+    if let Some(Some(opt)) = lits.first() {
+        if opt == "-c" || opt == "-n" {
+            match lits.get(1) {
+                Some(Some(n)) if n.parse::<u64>().is_ok() => {}
+                Some(None) => {}
+                _ => return refuse(what()),
+            }
+            i = 2;
+        }
+    }
+    match &lits[i.min(lits.len())..] {
+        [] => Ok(()),
+        [Some(f)] if !f.starts_with('-') || f == "-" => check_path(f),
+        [None] => Ok(()),
+        _ => refuse(what()),
+    }
+}
+
+const TEST_UNARY: [&str; 6] = ["-n", "-z", "-e", "-f", "-d", "-s"];
+const TEST_BINARY: [&str; 8] = ["=", "!=", "-eq", "-ne", "-lt", "-le", "-gt", "-ge"];
+
+fn validate_test(name: &str, lits: &[Option<String>]) -> PResult<()> {
+    let mut lits = lits.to_vec();
+    if name == "[" && lits.last() == Some(&Some("]".to_string())) {
+        // (A missing `]` is the shell's run-time error, as in ash.)
+        lits.pop();
+    }
+    for l in lits.iter().flatten() {
+        if l.starts_with('-')
+            && l.len() == 2
+            && !TEST_UNARY.contains(&l.as_str())
+            && !TEST_BINARY.contains(&l.as_str())
+        {
+            return refuse(format!("{name}: unsupported operator {l:?}"));
+        }
+        if l == "-a" || l == "-o" || l == "(" || l == ")" {
+            return refuse(format!("{name}: unsupported operator {l:?}"));
+        }
+    }
+    if lits.len() > 4 {
+        return refuse(format!("{name}: more than 4 arguments are not supported"));
+    }
+    Ok(())
 }
 
 fn validate_kill(args: &[Word], lits: &[Option<String>]) -> PResult<()> {
@@ -556,18 +1246,12 @@ fn validate_kill(args: &[Word], lits: &[Option<String>]) -> PResult<()> {
     if i >= args.len() {
         return refuse("kill: missing pid");
     }
-    for (w, l) in args[i..].iter().zip(&lits[i..]) {
-        match l {
-            Some(t) if t.parse::<i32>().is_ok() => {}
-            Some(t)
-                if t.strip_prefix('%')
-                    .is_some_and(|n| n.parse::<usize>().is_ok()) => {}
-            Some(t) => return refuse(format!("kill: unsupported target {t:?}")),
-            None => {
-                if w.parts.len() != 1 {
-                    return refuse("kill: a target must be a pid, %N, $! or $$");
-                }
-            }
+    for l in lits[i..].iter().flatten() {
+        let ok = l.parse::<i32>().is_ok()
+            || l.strip_prefix('%')
+                .is_some_and(|n| n.parse::<usize>().is_ok());
+        if !ok {
+            return refuse(format!("kill: unsupported target {l:?}"));
         }
     }
     Ok(())
@@ -650,12 +1334,24 @@ pub fn parse_argv(argv: &[String]) -> PResult<Script> {
     if !BUILTINS.contains(&base) && !UTILITIES.contains(&base) {
         return refuse(format!("unsupported command {prog:?}"));
     }
+    if matches!(
+        base,
+        "exit" | "trap" | "wait" | "read" | "break" | "continue" | "exec" | "cd" | "kill"
+    ) {
+        return refuse(format!("{base:?} is a shell builtin, not a program"));
+    }
     let args = argv[1..].iter().map(|a| Word::lit(a)).collect();
-    let cmd = build_command(base.to_string(), args, Redirect::None)?;
+    let simple = build_simple(base.to_string(), args)?;
     Ok(Script {
         items: vec![Item {
             and_or: AndOr {
-                first: cmd,
+                first: Pipeline {
+                    bang: false,
+                    cmds: vec![Command {
+                        kind: CommandKind::Simple(simple),
+                        redirs: Vec::new(),
+                    }],
+                },
                 rest: Vec::new(),
             },
             background: false,
@@ -668,10 +1364,42 @@ mod tests {
     use super::*;
 
     fn names(s: &Script) -> Vec<String> {
-        s.items
-            .iter()
-            .flat_map(|it| (0..it.and_or.len()).map(|i| it.and_or.command(i).name.clone()))
-            .collect()
+        fn walk(l: &List, out: &mut Vec<String>) {
+            for it in &l.items {
+                for i in 0..it.and_or.len() {
+                    for c in &it.and_or.pipeline(i).cmds {
+                        match &c.kind {
+                            CommandKind::Simple(s) => {
+                                out.push(s.name.clone().unwrap_or_else(|| "=".into()))
+                            }
+                            CommandKind::Group(b) | CommandKind::Subshell(b) => walk(b, out),
+                            CommandKind::If(n) => {
+                                for (c, b) in &n.branches {
+                                    walk(c, out);
+                                    walk(b, out);
+                                }
+                                if let Some(e) = &n.otherwise {
+                                    walk(e, out);
+                                }
+                            }
+                            CommandKind::Loop(n) => {
+                                walk(&n.cond, out);
+                                walk(&n.body, out);
+                            }
+                            CommandKind::For(n) => walk(&n.body, out),
+                            CommandKind::Case(n) => {
+                                for (_, b) in &n.arms {
+                                    walk(b, out);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(s, &mut out);
+        out
     }
 
     #[test]
@@ -685,30 +1413,57 @@ mod tests {
             ["trap", "sleep", "echo", "kill", "true", "false", "wait", "exit"]
         );
         assert!(s.items[1].background);
-        assert_eq!(s.items[2].and_or.first.redirect, Redirect::OutToErr);
+        let echo = &s.items[2].and_or.first.cmds[0];
         assert_eq!(
-            s.items[2].and_or.first.args[0].parts,
-            vec![Part::Lit("pid ".into()), Part::LastBackground]
+            echo.redirs,
+            vec![Redir {
+                fd: 1,
+                op: RedirOp::Dup(2)
+            }]
         );
-        let trap = s.items[0].and_or.first.trap_action.as_ref().unwrap();
-        assert_eq!(names(trap), ["echo", "exit"]);
+    }
+
+    #[test]
+    fn parses_compound_commands() {
+        let s = parse_script(
+            "X=1; if [ \"$X\" = 1 ]; then echo one; elif true; then :; else exit 2; fi\n\
+             while read -r l; do echo \"$l\"; done < /tmp/f\n\
+             for i in a ${X} c; do echo $i | cat > /dev/null; done\n\
+             case $X in 1|2) echo small;; *) echo big;; esac\n\
+             ( sleep 1; echo sub ) & { echo g; } 2>&1; ! false; until false; do break; done",
+        )
+        .unwrap();
+        assert_eq!(
+            names(&s),
+            [
+                "=", "[", "echo", "true", ":", "exit", "read", "echo", "echo", "cat", "echo",
+                "echo", "sleep", "echo", "echo", "false", "false", "break"
+            ]
+        );
     }
 
     #[test]
     fn refuses_naming_the_word() {
         for (src, needle) in [
             ("ls -l", "\"ls\""),
-            ("echo hi | cat", "|"),
-            ("echo $HOME", "$HOME"),
-            ("echo hi > /tmp/x", "> /tmp/x"),
-            ("if true; then echo; fi", "\"if\""),
-            ("X=1 echo", "X=1"),
-            ("head -n 1", "head -n 1"),
-            ("cat /etc/passwd", "/etc/passwd"),
+            ("echo $HOME $1", "$1"),
+            ("echo hi > /proc/x", "/proc/x"),
+            ("X=1 echo", "assignment before a command"),
+            ("head -q 1", "head -q 1"),
             ("echo $(id)", "$("),
+            ("echo `id`", "`"),
             ("sleep forever", "forever"),
             ("trap 'ls' TERM", "\"ls\""),
             ("kill -l", "-l"),
+            ("echo *", "*"),
+            ("cat <<EOF", "<<"),
+            ("echo a 3>/dev/null", "fd 3"),
+            ("f() { echo; }", "function"),
+            ("if true; then echo; fi; fi", "\"fi\""),
+            ("echo ${X:-a}", "${X:-a}"),
+            ("[ -x /bin/sh ]", "-x"),
+            ("exec echo hi", "exec"),
+            ("while true; do", "\"done\""),
         ] {
             let e = parse_script(src).unwrap_err();
             assert!(e.0.contains(needle), "{src:?}: {e}");
@@ -737,17 +1492,35 @@ mod tests {
     }
 
     #[test]
-    fn redirects_with_fd_numbers_and_quotes() {
-        let s = parse_script("echo a 1>&2; echo b 2>&1; echo 'x y' \"\" z\\ w").unwrap();
-        assert_eq!(s.items[0].and_or.first.redirect, Redirect::OutToErr);
-        assert_eq!(s.items[1].and_or.first.redirect, Redirect::ErrToOut);
-        let lits: Vec<_> = s.items[2]
-            .and_or
-            .first
-            .args
-            .iter()
-            .map(|w| w.literal().unwrap())
-            .collect();
+    fn words_quotes_and_variables() {
+        let s = parse_script("echo 'x y' \"\" z\\ w \"a$X\" $Y").unwrap();
+        let CommandKind::Simple(cmd) = &s.items[0].and_or.first.cmds[0].kind else {
+            panic!()
+        };
+        let lits: Vec<_> = cmd.args[..3].iter().map(|w| w.literal().unwrap()).collect();
         assert_eq!(lits, ["x y", "", "z w"]);
+        assert_eq!(
+            cmd.args[3].parts,
+            vec![
+                Part::Lit("a".into()),
+                Part::Var {
+                    name: "X".into(),
+                    quoted: true
+                }
+            ]
+        );
+        assert_eq!(
+            cmd.args[4].parts,
+            vec![Part::Var {
+                name: "Y".into(),
+                quoted: false
+            }]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let src = format!("{}echo{}", "( ".repeat(500), " )".repeat(500));
+        assert!(parse_script(&src).unwrap_err().0.contains("nested"));
     }
 }

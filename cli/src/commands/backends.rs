@@ -4,7 +4,8 @@ use crate::backend_select;
 use crate::error::CliError;
 
 /// Prints one line per plugin found: name, ABI version, API version, path (or why it does
-/// not load). Exits 0 if at least one loads.
+/// not load). Each is probed in a child process first, so a plugin that crashes at load is
+/// listed as unusable instead of killing rtctl. Exits 0 if at least one loads.
 pub fn run() -> Result<i32, CliError> {
     let found = backend_select::discover();
     if found.is_empty() {
@@ -19,8 +20,9 @@ pub fn run() -> Result<i32, CliError> {
     }
     println!("{:<8} {:<4} {:<8} PATH", "NAME", "ABI", "API");
     let mut usable = 0;
+    let options = plugin::LoadOptions::new().probe(backend_select::probe()?);
     for (name, path) in found {
-        match plugin::load(&path) {
+        match plugin::load_with(&path, &options) {
             Ok(p) => {
                 usable += 1;
                 println!(

@@ -2,6 +2,7 @@
 
 pub mod backends;
 pub mod bundle;
+pub mod manage;
 pub mod run;
 pub mod scenario;
 pub mod sweep;

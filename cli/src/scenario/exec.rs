@@ -228,7 +228,7 @@ fn step_container<'a>(world: &World, action: &'a Action) -> Option<&'a str> {
         Action::Wait { target } | Action::Delete { target } => {
             (!world.execs.contains_key(target)).then_some(target.as_str())
         }
-        Action::Exec { .. } => None,
+        Action::Exec { .. } | Action::Advance { .. } => None,
     }
 }
 
@@ -265,10 +265,12 @@ fn perform(
             name,
             bundle,
             stdin,
+            stdout,
+            stderr,
         } => (|| {
             let terminal = bundle_wants_terminal(bundle);
-            let (mut io, set) =
-                ProcessIo::new(stdin.as_deref(), terminal).map_err(|e| io_error("stdio", e))?;
+            let (mut io, set) = ProcessIo::with(stdin.as_deref(), terminal, *stdout, *stderr)
+                .map_err(|e| io_error("stdio", e))?;
             let id = format!("{}{name}", options.id_prefix);
             match runtime.create_container(&options.sandbox_id, &id, bundle, set) {
                 Ok(container) => {
@@ -307,10 +309,12 @@ fn perform(
             args,
             tty,
             stdin,
+            stdout,
+            stderr,
         } => (|| {
             let entry = world.container(container)?;
-            let (mut io, set) =
-                ProcessIo::new(stdin.as_deref(), *tty).map_err(|e| io_error("stdio", e))?;
+            let (mut io, set) = ProcessIo::with(stdin.as_deref(), *tty, *stdout, *stderr)
+                .map_err(|e| io_error("stdio", e))?;
             let spec =
                 testkit::exec_process(&args.iter().map(String::as_str).collect::<Vec<_>>(), *tty);
             match entry.container.exec(&spec, set) {
@@ -354,6 +358,9 @@ fn perform(
             .container(container)
             .and_then(|c| c.container.all_processes())
             .map(|ps| describe_processes(&ps)),
+        Action::Advance { ms } => runtime
+            .extension("advance", &serde_json::json!({ "ms": ms }))
+            .map(|_| format!("advanced {ms} ms")),
         Action::Delete { target } => {
             if let Some(e) = world.execs.get_mut(target) {
                 let r = e.process.delete();

@@ -41,7 +41,8 @@ pub struct Step {
 /// runner's id prefix); an exec's name only lives in the scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// `create NAME BUNDLE [stdin TEXT]`: `Runtime::create_container`.
+    /// `create NAME BUNDLE [stdin TEXT] [stdout CONN] [stderr CONN]`:
+    /// `Runtime::create_container`.
     Create {
         /// Container name.
         name: String,
@@ -49,13 +50,17 @@ pub enum Action {
         bundle: PathBuf,
         /// Bytes fed to init's stdin (then end-of-file); `None` gives `/dev/null`.
         stdin: Option<Vec<u8>>,
+        /// How init's stdout is connected.
+        stdout: Connection,
+        /// How init's stderr is connected.
+        stderr: Connection,
     },
     /// `start NAME`.
     Start {
         /// Container name.
         container: String,
     },
-    /// `exec CONTAINER NAME [tty] [stdin TEXT] -- ARG...`.
+    /// `exec CONTAINER NAME [tty] [stdin TEXT] [stdout CONN] [stderr CONN] -- ARG...`.
     Exec {
         /// Container name.
         container: String,
@@ -67,6 +72,10 @@ pub enum Action {
         tty: bool,
         /// Bytes fed to its stdin (then end-of-file).
         stdin: Option<Vec<u8>>,
+        /// How its stdout is connected.
+        stdout: Connection,
+        /// How its stderr is connected.
+        stderr: Connection,
     },
     /// `kill CONTAINER [SIGNAL]` (default TERM): signals the container's init.
     Kill {
@@ -105,6 +114,55 @@ pub enum Action {
         /// Container name.
         container: String,
     },
+    /// `advance MS` (simulator only): moves the virtual clock `MS` milliseconds on, running
+    /// everything due meanwhile (the simulator's `advance` extension).
+    Advance {
+        /// Milliseconds of virtual time.
+        ms: u64,
+    },
+}
+
+/// How an output stream of a process is connected (`stdout CONN` / `stderr CONN`).
+///
+/// The default, `capture`, is what a person wants; the others let a generated scenario
+/// (the property suites write their failures as scenarios) hand the runtime exactly the kind
+/// of connection the suite did, so the run replays call for call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Connection {
+    /// An in-memory file that keeps every byte (no thread).
+    #[default]
+    Capture,
+    /// No connection: the process writes to `/dev/null`.
+    Null,
+    /// A pipe whose read end rtctl drains with a thread.
+    Pipe,
+    /// A unix stream socket whose other end rtctl drains with a thread, half-closing after
+    /// end-of-file.
+    Socket,
+}
+
+impl Connection {
+    /// The word a scenario uses for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Connection::Capture => "capture",
+            Connection::Null => "null",
+            Connection::Pipe => "pipe",
+            Connection::Socket => "socket",
+        }
+    }
+
+    /// The connection a word names.
+    pub fn from_word(word: &str) -> Option<Connection> {
+        [
+            Connection::Capture,
+            Connection::Null,
+            Connection::Pipe,
+            Connection::Socket,
+        ]
+        .into_iter()
+        .find(|c| c.word() == word)
+    }
 }
 
 impl Action {
@@ -121,6 +179,7 @@ impl Action {
             Action::Delete { .. } => "delete",
             Action::State { .. } => "state",
             Action::Ps { .. } => "ps",
+            Action::Advance { .. } => "advance",
         }
     }
 }

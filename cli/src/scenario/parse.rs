@@ -4,12 +4,15 @@
 //! [`lex`](super::lex)):
 //!
 //! ```text
-//! create NAME BUNDLE [stdin TEXT]          [expect ...]
+//! create NAME BUNDLE [stdin TEXT] [stdout CONN] [stderr CONN]        [expect ...]
 //! start NAME                               [expect ...]
-//! exec CONTAINER NAME [tty] [stdin TEXT] -- ARG...   [expect ...]
+//! exec CONTAINER NAME [tty] [stdin TEXT] [stdout CONN] [stderr CONN] -- ARG...   [expect ...]
 //! kill CONTAINER [SIGNAL]                  [expect ...]   (SIGNAL: TERM, SIGKILL, 9; default TERM)
 //! wait NAME                                [expect ...]
 //! pause CONTAINER | resume CONTAINER | delete NAME | state CONTAINER | ps CONTAINER
+//! advance MS                               (simulator only: virtual milliseconds)
+//!
+//! CONN: capture (default) | null | pipe | socket
 //!
 //! expect CLAUSE...   where CLAUSE is one of
 //!   exit N | signal SIG | stdout TEXT | stderr TEXT | relay complete|cut     (wait only)
@@ -26,11 +29,12 @@ use std::path::{Path, PathBuf};
 use runtime_api::{ErrorKind, Signal, Status};
 
 use super::lex::{split_words, Word};
-use super::{Action, Expectation, RelayOutcome, Scenario, Step};
+use super::{Action, Connection, Expectation, RelayOutcome, Scenario, Step};
 
 /// Every step keyword, in the order the help text lists them.
-pub const STEP_KEYWORDS: [&str; 10] = [
+pub const STEP_KEYWORDS: [&str; 11] = [
     "create", "start", "exec", "kill", "wait", "pause", "resume", "delete", "state", "ps",
+    "advance",
 ];
 
 /// A scenario that could not be parsed: which file, which line, and why.
@@ -149,15 +153,22 @@ fn parse_action(
             )?;
             let name = new_name(names, &args[0], NameKind::Container, line)?;
             let bundle = base.join(args[1].text());
-            let stdin = match &args[2..] {
-                [] => None,
-                [kw, text] if kw.is_keyword("stdin") => Some(text.bytes.clone()),
-                _ => return Err("`create` takes NAME BUNDLE [stdin TEXT]".into()),
-            };
+            let mut io = IoOptions::default();
+            let mut opts = args[2..].iter();
+            while let Some(opt) = opts.next() {
+                if !io.take(opt, &mut opts)? {
+                    return Err(format!(
+                        "unknown create option {:?} (expected `stdin TEXT`, `stdout CONN` or `stderr CONN`)",
+                        opt.text()
+                    ));
+                }
+            }
             Action::Create {
                 name,
                 bundle,
-                stdin,
+                stdin: io.stdin,
+                stdout: io.stdout,
+                stderr: io.stderr,
             }
         }
         "exec" => {
@@ -174,17 +185,14 @@ fn parse_action(
                 return Err("`exec` needs CONTAINER NAME before `--`".into());
             }
             let mut tty = false;
-            let mut stdin = None;
+            let mut io = IoOptions::default();
             let mut opts = args[2..dashes].iter();
             while let Some(opt) = opts.next() {
                 if opt.is_keyword("tty") {
                     tty = true;
-                } else if opt.is_keyword("stdin") {
-                    let text = opts.next().ok_or("`stdin` needs a TEXT")?;
-                    stdin = Some(text.bytes.clone());
-                } else {
+                } else if !io.take(opt, &mut opts)? {
                     return Err(format!(
-                        "unknown exec option {:?} (expected `tty` or `stdin TEXT` before `--`)",
+                        "unknown exec option {:?} (expected `tty`, `stdin TEXT`, `stdout CONN` or `stderr CONN` before `--`)",
                         opt.text()
                     ));
                 }
@@ -199,7 +207,9 @@ fn parse_action(
                 name,
                 args: argv,
                 tty,
-                stdin,
+                stdin: io.stdin,
+                stdout: io.stdout,
+                stderr: io.stderr,
             }
         }
         "kill" => {
@@ -224,6 +234,14 @@ fn parse_action(
                 _ => Action::Ps { container },
             }
         }
+        "advance" => {
+            exact(1, "a number of milliseconds")?;
+            let ms = args[0]
+                .text()
+                .parse()
+                .map_err(|_| format!("`advance` takes milliseconds, got {:?}", args[0].text()))?;
+            Action::Advance { ms }
+        }
         "wait" | "delete" => {
             exact(1, "one container or exec name")?;
             let target = known_any(names, &args[0])?;
@@ -241,6 +259,47 @@ fn parse_action(
         }
     };
     Ok(action)
+}
+
+/// The stdio options of `create` and `exec`.
+#[derive(Default)]
+struct IoOptions {
+    stdin: Option<Vec<u8>>,
+    stdout: Connection,
+    stderr: Connection,
+}
+
+impl IoOptions {
+    /// Takes `opt` (and its value from `rest`) if it is a stdio option; `Ok(false)` if not.
+    fn take<'a>(
+        &mut self,
+        opt: &Word,
+        rest: &mut impl Iterator<Item = &'a Word>,
+    ) -> Result<bool, String> {
+        if opt.is_keyword("stdin") {
+            let text = rest.next().ok_or("`stdin` needs a TEXT")?;
+            self.stdin = Some(text.bytes.clone());
+            return Ok(true);
+        }
+        let slot = if opt.is_keyword("stdout") {
+            &mut self.stdout
+        } else if opt.is_keyword("stderr") {
+            &mut self.stderr
+        } else {
+            return Ok(false);
+        };
+        let word = rest
+            .next()
+            .ok_or_else(|| format!("`{}` needs capture, null, pipe or socket", opt.text()))?;
+        *slot = Connection::from_word(&word.text()).ok_or_else(|| {
+            format!(
+                "unknown connection {:?} for {} (expected capture, null, pipe or socket)",
+                word.text(),
+                opt.text()
+            )
+        })?;
+        Ok(true)
+    }
 }
 
 fn new_name(
@@ -432,6 +491,35 @@ mod tests {
         parse(Path::new("dir/s.scenario"), text)
     }
 
+    #[test]
+    fn parses_connections_and_advance() {
+        let s = parse_str(
+            "create c b stdout pipe stderr null\nexec c e stderr socket stdout capture -- true\nadvance 200\n",
+        )
+        .unwrap();
+        match &s.steps[0].action {
+            Action::Create { stdout, stderr, .. } => {
+                assert_eq!((*stdout, *stderr), (Connection::Pipe, Connection::Null))
+            }
+            other => panic!("{other:?}"),
+        }
+        match &s.steps[1].action {
+            Action::Exec { stdout, stderr, .. } => {
+                assert_eq!(
+                    (*stdout, *stderr),
+                    (Connection::Capture, Connection::Socket)
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.steps[2].action, Action::Advance { ms: 200 });
+        let (line, message) = error_of("create c b stdout tube\n");
+        assert_eq!(line, 1);
+        assert!(message.contains("unknown connection \"tube\""), "{message}");
+        let (_, message) = error_of("advance soon\n");
+        assert!(message.contains("milliseconds"), "{message}");
+    }
+
     fn error_of(text: &str) -> (usize, String) {
         let e = parse_str(text).unwrap_err();
         (e.line, e.message)
@@ -467,6 +555,8 @@ delete c
                 name: "c".into(),
                 bundle: PathBuf::from("dir/../bundles/sleeper"),
                 stdin: Some(b"in\n".to_vec()),
+                stdout: Connection::Capture,
+                stderr: Connection::Capture,
             }
         );
         assert_eq!(
@@ -477,6 +567,8 @@ delete c
                 args: vec!["sh".into(), "-c".into(), "echo hi".into()],
                 tty: true,
                 stdin: Some(b"x".to_vec()),
+                stdout: Connection::Capture,
+                stderr: Connection::Capture,
             }
         );
         assert_eq!(s.steps[2].expect, vec![Expectation::Alive("p".into())]);
@@ -539,7 +631,7 @@ delete c
     fn refuses_malformed_steps() {
         for (text, needle) in [
             ("create c", "needs a name and a bundle"),
-            ("create c b extra", "create` takes"),
+            ("create c b extra", "unknown create option"),
             ("create c b\nexec c p true", "needs `--`"),
             ("create c b\nexec c p --", "at least one argument"),
             ("create c b\nexec c p bogus -- true", "unknown exec option"),

@@ -18,6 +18,7 @@ use crate::abi::{
     self, Buffer, BytesRef, ContainerHandle, ProcessHandle, ProcessOps, RawExit, RawStdio,
     RuntimeHandle,
 };
+use crate::host::decode;
 use crate::host::loader::PluginInner;
 
 /// A buffer received from the plugin, given back to its `free_buffer` on drop.
@@ -63,18 +64,7 @@ impl PluginInner {
         if status == abi::STATUS_OK {
             return Ok(());
         }
-        Err(
-            serde_json::from_slice::<Error>(err.bytes()).unwrap_or_else(|_| {
-                let kind = ErrorKind::from_code(status).unwrap_or(ErrorKind::Backend);
-                Error::new(
-                    kind,
-                    format!(
-                    "plugin {:?} failed in {method} with status {status} and no readable detail",
-                    self.name
-                ),
-                )
-            }),
-        )
+        Err(decode::call_error(&self.name, method, status, err.bytes()))
     }
 
     /// Makes a call that answers with JSON in its `out` buffer; both buffers are freed
@@ -89,15 +79,7 @@ impl PluginInner {
         let status = call(&mut out, &mut err);
         let out = self.received(out);
         self.check(status, err, method)?;
-        serde_json::from_slice(out.bytes()).map_err(|e| {
-            Error::new(
-                ErrorKind::Backend,
-                format!(
-                    "plugin {:?} answered {method} with invalid JSON: {e}",
-                    self.name
-                ),
-            )
-        })
+        decode::answer(&self.name, method, out.bytes())
     }
 
     /// Makes a call whose only answer is its status.
@@ -192,7 +174,8 @@ impl Runtime for RemoteRuntime {
             )
         };
         self.plugin.check(status, err, "create_container")?;
-        RemoteContainer::new(self.plugin.clone(), handle).map(|c| Box::new(c) as Box<dyn Container>)
+        RemoteContainer::new(self.plugin.clone(), handle, id)
+            .map(|c| Box::new(c) as Box<dyn Container>)
     }
 
     fn list_container_states(&self) -> Result<Vec<ContainerState>> {
@@ -215,7 +198,8 @@ impl Runtime for RemoteRuntime {
                 )
             }
         })?;
-        RemoteContainer::new(self.plugin.clone(), handle).map(|c| Box::new(c) as Box<dyn Container>)
+        RemoteContainer::new(self.plugin.clone(), handle, id)
+            .map(|c| Box::new(c) as Box<dyn Container>)
     }
 
     fn force_delete(&self, id: &str) -> Result<()> {
@@ -269,7 +253,14 @@ impl ProcessView {
             ops,
             pid: 0,
         };
-        view.pid = view.try_pid()?;
+        // The process exists and runs: a failing `pid` must not make us destroy the handle
+        // (that would leave the process without an owner). Answer 0 until `pid` works.
+        match view.try_pid() {
+            Ok(pid) => view.pid = pid,
+            Err(error) => {
+                tracing::error!(plugin = %view.plugin.name, %error, "pid failed in the plugin right after the process was made; keeping the handle, pid unknown (0) until it answers");
+            }
+        }
         Ok(view)
     }
 
@@ -415,7 +406,16 @@ unsafe impl Send for RemoteContainer {}
 unsafe impl Sync for RemoteContainer {}
 
 impl RemoteContainer {
-    fn new(plugin: Arc<PluginInner>, handle: *mut ContainerHandle) -> Result<Self> {
+    /// Adopts a container handle from `create_container` or `open_container` of the container
+    /// the host named `requested_id`. A container that exists is never given up: if the
+    /// plugin fails to tell its id (or pid), the adapter keeps the handle, with the id the
+    /// host asked for (and pid 0 until it answers), so that the host can still kill, wait for
+    /// and delete it.
+    fn new(
+        plugin: Arc<PluginInner>,
+        handle: *mut ContainerHandle,
+        requested_id: &str,
+    ) -> Result<Self> {
         if handle.is_null() {
             return Err(Error::new(
                 ErrorKind::Backend,
@@ -437,15 +437,22 @@ impl RemoteContainer {
                     .check(status, err, "id")
                     .map(|()| out.bytes().to_vec())
             };
-            let id = String::from_utf8(id_bytes?).map_err(|_| {
-                Error::new(
-                    ErrorKind::Backend,
-                    format!(
-                        "plugin {:?} gave a container id that is not UTF-8",
-                        plugin.name
-                    ),
-                )
-            })?;
+            let id = id_bytes
+                .and_then(|b| {
+                    String::from_utf8(b).map_err(|_| {
+                        Error::new(
+                            ErrorKind::Backend,
+                            format!(
+                                "plugin {:?} gave a container id that is not UTF-8",
+                                plugin.name
+                            ),
+                        )
+                    })
+                })
+                .unwrap_or_else(|error| {
+                    tracing::error!(plugin = %plugin.name, container.id = requested_id, %error, "id failed in the plugin right after the container was made; keeping the handle under the id asked for");
+                    requested_id.to_string()
+                });
             let vtable: &'static crate::abi::ContainerVTable = plugin.container;
             // A container handle is accepted, cast, by its vtable's `init` operations.
             let view =

@@ -1,5 +1,6 @@
-//! Loading a plugin: open the library, find the entry symbol, check the declaration, install
-//! the log callback. Libraries are never unloaded.
+//! Loading a plugin: check the file ([`crate::host::preflight`]), optionally load
+//! it in a child first ([`crate::host::probe`]), open the library, find the entry
+//! symbol, check the declaration, install the log callback. Libraries are never unloaded.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,8 @@ use crate::abi::{
     RuntimeHandle, RuntimeVTable, StaticStr,
 };
 use crate::host::adapters::RemoteRuntime;
+use crate::host::preflight::{self, Check};
+use crate::host::probe::{self, Probe};
 
 /// Why a library could not be used as a plugin. Every message names the library's path.
 #[derive(thiserror::Error, Debug)]
@@ -25,14 +28,41 @@ pub enum LoadError {
         /// What the file system said.
         source: std::io::Error,
     },
-    /// The file exists but the dynamic loader refused it (not a shared library, wrong
-    /// architecture, missing dependency...).
+    /// The file exists but the dynamic loader refused it (a missing dependency, an
+    /// unresolved symbol...). The message is the loader's own (`dlerror`).
     #[error("plugin {}: not a loadable library: {message}", path.display())]
     NotALibrary {
         /// The path given to [`load`].
         path: PathBuf,
-        /// The dynamic loader's message.
+        /// The dynamic loader's message (`dlerror`).
         message: String,
+    },
+    /// The file failed a structural check before the dynamic loader saw it (see
+    /// [`crate::host::preflight`]): not a regular file, not an ELF shared object
+    /// for this host, truncated, or a table pointing outside the library.
+    #[error("plugin {}: not a loadable library (preflight {check}): {message}", path.display())]
+    Malformed {
+        /// The path given to [`load`].
+        path: PathBuf,
+        /// Which check refused it.
+        check: Check,
+        /// What is wrong.
+        message: String,
+    },
+    /// The probe's child did not load the plugin normally (it crashed, exited, or hung and
+    /// was killed): the host did not map the library.
+    #[error(
+        "plugin {}: the probe process {} {}{}",
+        path.display(),
+        failure.what,
+        failure.stage,
+        if failure.stderr.is_empty() { String::new() } else { format!("; its stderr: {}", failure.stderr) }
+    )]
+    ProbeFailed {
+        /// The path given to [`load`].
+        path: PathBuf,
+        /// What happened to the child.
+        failure: probe::Failure,
     },
     /// The library has no entry symbol (it is not a plugin, or its file was renamed: the
     /// symbol's name comes from the file name, see
@@ -98,11 +128,22 @@ impl LoadError {
         match self {
             LoadError::NotFound { path, .. }
             | LoadError::NotALibrary { path, .. }
+            | LoadError::Malformed { path, .. }
+            | LoadError::ProbeFailed { path, .. }
             | LoadError::MissingEntry { path, .. }
             | LoadError::AbiMismatch { path, .. }
             | LoadError::LayoutMismatch { path, .. }
             | LoadError::ApiMismatch { path, .. }
             | LoadError::BadDeclaration { path, .. } => path,
+        }
+    }
+
+    /// The preflight check that refused the file, for [`LoadError::Malformed`] (and
+    /// [`Check::EntrySymbol`] for a [`LoadError::MissingEntry`] found by preflight).
+    pub fn check(&self) -> Option<Check> {
+        match self {
+            LoadError::Malformed { check, .. } => Some(*check),
+            _ => None,
         }
     }
 }
@@ -181,38 +222,142 @@ impl Plugin {
     }
 }
 
-/// Loads the plugin at `path`: opens the library, calls its entry symbol, checks the ABI
-/// version, the struct sizes and the API version before using anything else, then passes it
-/// the host's log callback so its `tracing` events reach this process's subscriber.
+/// How [`load_with`] guards the host against a bad plugin file.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    probe: Option<Probe>,
+}
+
+impl LoadOptions {
+    /// Preflight only (what [`load`] does).
+    pub fn new() -> LoadOptions {
+        LoadOptions::default()
+    }
+
+    /// Preflight, then the probe: the plugin is loaded in a child process first, and the
+    /// host maps it only if the child loaded it and exited normally.
+    pub fn probe(mut self, probe: Probe) -> LoadOptions {
+        self.probe = Some(probe);
+        self
+    }
+}
+
+/// Loads the plugin at `path` with the preflight checks only: see [`load_with`].
+pub fn load(path: &Path) -> std::result::Result<Plugin, LoadError> {
+    load_with(path, &LoadOptions::new())
+}
+
+/// Loads the plugin at `path`.
+///
+/// 1. Preflight ([`crate::host::preflight`]): the file is checked as an ELF shared object of
+///    this host, every table the dynamic loader reads inside the file and the library's
+///    image, every relocation aimed at the library's own writable memory, the entry symbol
+///    exported. A refusal is [`LoadError::Malformed`] (or [`LoadError::MissingEntry`]).
+/// 2. With [`LoadOptions::probe`]: a child process loads the plugin first
+///    ([`crate::host::probe`]); if it crashes, fails or hangs, the load fails with
+///    [`LoadError::ProbeFailed`] and the host never maps the library.
+/// 3. The library is opened (`dlopen`; its refusal is [`LoadError::NotALibrary`] with the
+///    loader's own `dlerror` text), its entry symbol called, the ABI version, the struct
+///    sizes and the API version checked before anything else is used, then it is passed
+///    the host's log callback so its `tracing` events reach this process's subscriber.
 ///
 /// The library is never unloaded, even when refused (a Rust `cdylib` may have registered
 /// thread-local destructors or threads that outlive any handle). Loading the same path twice
 /// gives two `Plugin` values over the same library.
-pub fn load(path: &Path) -> std::result::Result<Plugin, LoadError> {
+pub fn load_with(path: &Path, options: &LoadOptions) -> std::result::Result<Plugin, LoadError> {
     let owned = || path.to_path_buf();
-    let canonical = std::fs::canonicalize(path).map_err(|source| LoadError::NotFound {
-        path: owned(),
-        source,
+    let canonical = std::fs::canonicalize(path).map_err(|source| {
+        if matches!(
+            source.kind(),
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+        ) {
+            LoadError::NotFound {
+                path: owned(),
+                source,
+            }
+        } else {
+            LoadError::Malformed {
+                path: owned(),
+                check: Check::FileType,
+                message: format!("cannot resolve the path: {source}"),
+            }
+        }
     })?;
-    // SAFETY: loading a library runs its initialisers; the host has chosen to trust the
-    // plugin file it loads. The canonical path contains a slash, so no search path is used.
-    let library =
-        unsafe { libloading::Library::new(&canonical) }.map_err(|e| LoadError::NotALibrary {
-            path: owned(),
-            message: e.to_string(),
+    let symbol = abi::entry_symbol_name(&crate_name_of(&canonical));
+    preflight::open_regular(&canonical)
+        .and_then(|file| preflight::run(file, &symbol))
+        .map_err(|refusal| match refusal.check {
+            Check::EntrySymbol => LoadError::MissingEntry {
+                path: owned(),
+                symbol: symbol.clone(),
+                message: refusal.message,
+            },
+            check => LoadError::Malformed {
+                path: owned(),
+                check,
+                message: refusal.message,
+            },
         })?;
+    let seen = match &options.probe {
+        None => None,
+        Some(probe) => match probe.run(&canonical) {
+            Ok(probe::Verdict::Loaded { declaration, .. }) => Some(declaration),
+            // The child's loader refused it cleanly: loading here gives the same typed error.
+            Ok(probe::Verdict::Refused(_)) => None,
+            Err(failure) => {
+                return Err(LoadError::ProbeFailed {
+                    path: owned(),
+                    failure,
+                })
+            }
+        },
+    };
+    let plugin = open_checked(path, &canonical, &symbol)?;
+    if let Some(seen) = seen {
+        if seen.name != plugin.name()
+            || seen.api_version != plugin.api_version()
+            || seen.abi_version != plugin.abi_version()
+        {
+            return Err(LoadError::BadDeclaration {
+                path: owned(),
+                message: format!("the probe saw {seen:?}, this process {plugin:?}: the file changed between the two loads"),
+            });
+        }
+    }
+    Ok(plugin)
+}
+
+/// `dlopen`, entry symbol, declaration checks, logger.
+fn open_checked(
+    path: &Path,
+    canonical: &Path,
+    symbol: &str,
+) -> std::result::Result<Plugin, LoadError> {
+    let owned = || path.to_path_buf();
+    // RTLD_NOW: every symbol the library imports is bound here, so an unresolvable one is a
+    // `dlerror` now instead of the dynamic loader exiting the host (status 127) at first call.
+    let flags = libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL;
+    // SAFETY: loading a library runs its initialisers; the host has chosen to trust the
+    // plugin file it loads (preflight, and the probe if asked, vetted it). The canonical path
+    // contains a slash, so no search path is used.
+    let library: libloading::Library =
+        unsafe { libloading::os::unix::Library::open(Some(canonical), flags) }
+            .map_err(|e| LoadError::NotALibrary {
+                path: owned(),
+                message: with_dlerror(&e),
+            })?
+            .into();
     // Never unloaded: the library lives as long as the process.
     let library: &'static libloading::Library = Box::leak(Box::new(library));
 
-    let symbol = abi::entry_symbol_name(&crate_name_of(&canonical));
     // SAFETY: the symbol, if the library is a plugin of this family, has type `EntryFn`;
     // the ABI version check below guards against any other declaration shape.
-    let entry: EntryFn = unsafe { library.get::<EntryFn>(&symbol) }
+    let entry: EntryFn = unsafe { library.get::<EntryFn>(symbol) }
         .map(|s| *s)
         .map_err(|e| LoadError::MissingEntry {
             path: owned(),
-            symbol: symbol.clone(),
-            message: e.to_string(),
+            symbol: symbol.to_string(),
+            message: with_dlerror(&e),
         })?;
     // SAFETY: the entry function takes nothing and returns a pointer to static data.
     let declaration = unsafe { entry() };
@@ -319,6 +464,20 @@ pub fn load(path: &Path) -> std::result::Result<Plugin, LoadError> {
             process,
         }),
     })
+}
+
+/// libloading's message with its source (since libloading 0.9 the `dlerror` text is the
+/// error's source, not part of its `Display`): "dlopen failed: <what the loader said>".
+fn with_dlerror(error: &libloading::Error) -> String {
+    use std::error::Error as _;
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 /// Reads a string of the plugin's static memory.

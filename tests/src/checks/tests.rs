@@ -152,6 +152,8 @@ fn record(containers: Vec<ContainerPlan>) -> Record {
         survivors: Vec::new(),
         failures: Vec::new(),
         final_survivors: None,
+        final_listings: None,
+        calls: Vec::new(),
     }
 }
 

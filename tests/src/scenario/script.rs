@@ -56,6 +56,66 @@ pub enum Cmd {
         /// The exit code, 0..=255.
         code: i32,
     },
+    /// `echo TEXT | cat` (to stderr with `>&2` on `cat`): a pipeline of two processes.
+    Pipe {
+        /// Letters and digits.
+        text: String,
+        /// Whether `cat` writes to stderr.
+        stderr: bool,
+    },
+    /// `if [ A = B ]; then echo THEN; else echo ELSE; fi` with `A = B` true or not.
+    If {
+        /// Whether the condition holds.
+        cond: bool,
+        /// Written when it holds.
+        then_text: String,
+        /// Written when it does not.
+        else_text: String,
+    },
+    /// `for w in W...; do echo $w; done`.
+    For {
+        /// The words, each written on its own line.
+        words: Vec<String>,
+    },
+    /// `case WORD in PREFIX*) echo yes;; *) echo no;; esac`.
+    Case {
+        /// The word matched.
+        word: String,
+        /// The prefix of the first pattern.
+        prefix: String,
+    },
+    /// `V='A  B'; echo $V "$V"`: a variable, split unquoted, kept quoted.
+    Var {
+        /// Two letter-and-digit words.
+        words: (String, String),
+    },
+    /// `echo TEXT > /tmp/rtl.$$; read l < /tmp/rtl.$$; echo "got $l"`: a file of the container.
+    File {
+        /// Letters and digits.
+        text: String,
+    },
+    /// `(echo TEXT; exit C); echo $?`: a subshell and its status.
+    Subshell {
+        /// Letters and digits.
+        text: String,
+        /// The subshell's exit code.
+        code: i32,
+    },
+    /// `printf 'A\nB\n' | while read l; do echo "<$l>"; done`: a loop reading a pipe.
+    ReadLoop {
+        /// The lines.
+        lines: Vec<String>,
+    },
+    /// `sleep S | cat &`: a background pipeline (three processes) holding stdout and stderr.
+    HoldPipeline {
+        /// How long the sleep lives, in milliseconds.
+        ms: u32,
+    },
+    /// `(sleep S) &`: a background subshell (which execs its sleep) holding stdio.
+    HoldSubshell {
+        /// How long it lives, in milliseconds.
+        ms: u32,
+    },
 }
 
 /// A generated script: commands joined with `; `.
@@ -107,6 +167,30 @@ impl Cmd {
             }
             Cmd::KillSelf { signal } => format!("kill -{} $$", signal_name(*signal)),
             Cmd::Exit { code } => format!("exit {code}"),
+            Cmd::Pipe { text, stderr } => format!("echo {text} | cat{}", redirect(*stderr)),
+            Cmd::If {
+                cond,
+                then_text,
+                else_text,
+            } => format!(
+                "if [ a = {} ]; then echo {then_text}; else echo {else_text}; fi",
+                if *cond { "a" } else { "b" }
+            ),
+            Cmd::For { words } => format!("for w in {}; do echo $w; done", words.join(" ")),
+            Cmd::Case { word, prefix } => {
+                format!("case {word} in {prefix}*) echo yes;; *) echo no;; esac")
+            }
+            Cmd::Var { words } => format!("V='{}  {}'; echo $V \"$V\"", words.0, words.1),
+            Cmd::File { text } => {
+                format!("echo {text} > /tmp/rtl.$$; read l < /tmp/rtl.$$; echo \"got $l\"")
+            }
+            Cmd::Subshell { text, code } => format!("(echo {text}; exit {code}); echo $?"),
+            Cmd::ReadLoop { lines } => format!(
+                "printf '{}' | while read l; do echo \"<$l>\"; done",
+                lines.iter().map(|l| format!("{l}\\n")).collect::<String>()
+            ),
+            Cmd::HoldPipeline { ms } => format!("sleep {} | cat &", seconds(*ms)),
+            Cmd::HoldSubshell { ms } => format!("(sleep {}) &", seconds(*ms)),
         }
     }
 }
@@ -175,7 +259,7 @@ impl Script {
                     stream.resize(stream.len() + bytes, 0);
                 }
                 Cmd::Sleep { ms } => out.runtime += Duration::from_millis(u64::from(*ms)),
-                Cmd::HoldStdio { ms } => {
+                Cmd::HoldStdio { ms } | Cmd::HoldPipeline { ms } | Cmd::HoldSubshell { ms } => {
                     let until = out.runtime + Duration::from_millis(u64::from(*ms));
                     out.held_until = out.held_until.max(until);
                 }
@@ -197,6 +281,49 @@ impl Script {
                 Cmd::Exit { code } => {
                     out.status = ExitStatus::Exited(*code);
                     return out;
+                }
+                Cmd::Pipe { text, stderr } => {
+                    let stream = if *stderr {
+                        &mut out.stderr
+                    } else {
+                        &mut out.stdout
+                    };
+                    stream.extend_from_slice(format!("{text}\n").as_bytes());
+                }
+                Cmd::If {
+                    cond,
+                    then_text,
+                    else_text,
+                } => {
+                    let t = if *cond { then_text } else { else_text };
+                    out.stdout.extend_from_slice(format!("{t}\n").as_bytes());
+                }
+                Cmd::For { words } => {
+                    for w in words {
+                        out.stdout.extend_from_slice(format!("{w}\n").as_bytes());
+                    }
+                }
+                Cmd::Case { word, prefix } => {
+                    let m = if word.starts_with(prefix.as_str()) {
+                        "yes"
+                    } else {
+                        "no"
+                    };
+                    out.stdout.extend_from_slice(format!("{m}\n").as_bytes());
+                }
+                Cmd::Var { words } => out.stdout.extend_from_slice(
+                    format!("{a} {b} {a}  {b}\n", a = words.0, b = words.1).as_bytes(),
+                ),
+                Cmd::File { text } => out
+                    .stdout
+                    .extend_from_slice(format!("got {text}\n").as_bytes()),
+                Cmd::Subshell { text, code } => out
+                    .stdout
+                    .extend_from_slice(format!("{text}\n{code}\n").as_bytes()),
+                Cmd::ReadLoop { lines } => {
+                    for l in lines {
+                        out.stdout.extend_from_slice(format!("<{l}>\n").as_bytes());
+                    }
                 }
             }
         }

@@ -112,6 +112,20 @@ pub fn cmd(shape: &Shape) -> impl Strategy<Value = Cmd> {
         1 => (trap_signal(), 0..=255i32).prop_map(|(signal, code)| Cmd::Trap { signal, code }),
         1 => any_signal().prop_map(|signal| Cmd::KillSelf { signal }),
         1 => (0..=255i32).prop_map(|code| Cmd::Exit { code }),
+        1 => (text(), any::<bool>()).prop_map(|(text, stderr)| Cmd::Pipe { text, stderr }),
+        1 => (any::<bool>(), text(), text()).prop_map(|(cond, then_text, else_text)| Cmd::If {
+            cond,
+            then_text,
+            else_text
+        }),
+        1 => vec(text(), 0..=3).prop_map(|words| Cmd::For { words }),
+        1 => (text(), "[a-z]{1,2}").prop_map(|(word, prefix)| Cmd::Case { word, prefix }),
+        1 => (text(), text()).prop_map(|words| Cmd::Var { words }),
+        1 => text().prop_map(|text| Cmd::File { text }),
+        1 => (text(), 0..=255i32).prop_map(|(text, code)| Cmd::Subshell { text, code }),
+        1 => vec(text(), 1..=3).prop_map(|lines| Cmd::ReadLoop { lines }),
+        1 => (hold_lo..=hold_hi).prop_map(|ms| Cmd::HoldPipeline { ms }),
+        1 => (hold_lo..=hold_hi).prop_map(|ms| Cmd::HoldSubshell { ms }),
     ]
 }
 
@@ -136,7 +150,13 @@ pub fn init_script(shape: &Shape) -> BoxedStrategy<Script> {
         // backends.
         let quiet = vec(
             cmd(shape).prop_filter("a quiet init body", |c| {
-                matches!(c, Cmd::HoldStdio { .. } | Cmd::Trap { .. })
+                matches!(
+                    c,
+                    Cmd::HoldStdio { .. }
+                        | Cmd::HoldPipeline { .. }
+                        | Cmd::HoldSubshell { .. }
+                        | Cmd::Trap { .. }
+                )
             }),
             0..=3,
         );

@@ -84,6 +84,11 @@ pub struct Config {
     /// The first container's pid.
     #[serde(default = "default_pid_base")]
     pub pid_base: i32,
+    /// A fault for the host adapters: `id` and `pid` of every container and process panic
+    /// (the plugin boundary turns that into an error), as a backend whose query fails right
+    /// after a create or exec.
+    #[serde(default)]
+    pub panic_in_id_and_pid: bool,
 }
 
 fn default_pid_base() -> i32 {
@@ -99,6 +104,7 @@ pub fn open(config: &serde_json::Value) -> Result<FullRuntime> {
         )
     })?;
     Ok(FullRuntime {
+        panic_in_id_and_pid: config.panic_in_id_and_pid,
         next_pid: AtomicI32::new(config.pid_base),
         containers: Arc::new(Mutex::new(BTreeMap::new())),
     })
@@ -112,6 +118,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The deterministic runtime.
 pub struct FullRuntime {
+    panic_in_id_and_pid: bool,
     next_pid: AtomicI32,
     containers: Registry,
 }
@@ -124,6 +131,8 @@ type Registry = Arc<Mutex<BTreeMap<String, Arc<Shared>>>>;
 struct Shared {
     id: String,
     pid: i32,
+    /// `Config::panic_in_id_and_pid`.
+    panicky: bool,
     bundle: PathBuf,
     inner: Mutex<ContainerInner>,
 }
@@ -160,6 +169,7 @@ impl Runtime for FullRuntime {
         let shared = Arc::new(Shared {
             id: id.to_string(),
             pid,
+            panicky: self.panic_in_id_and_pid,
             bundle: bundle_path.to_path_buf(),
             inner: Mutex::new(ContainerInner {
                 status: Status::Created,
@@ -352,6 +362,7 @@ fn run_io(
 
 impl Process for FullContainer {
     fn pid(&self) -> i32 {
+        assert!(!self.shared.panicky, "injected fault: pid");
         self.shared.pid
     }
 
@@ -428,6 +439,7 @@ impl Process for FullContainer {
 
 impl Container for FullContainer {
     fn id(&self) -> &str {
+        assert!(!self.shared.panicky, "injected fault: id");
         &self.shared.id
     }
 
@@ -662,6 +674,7 @@ impl FullProcess {
 
 impl Process for FullProcess {
     fn pid(&self) -> i32 {
+        assert!(!self.container.panicky, "injected fault: pid");
         self.pid
     }
 
