@@ -24,7 +24,7 @@ pub fn last_error_message(log: &str) -> Option<String> {
     crate::errors::last_error_message(log)
 }
 
-/// The error kind of a runc failure from its message and exit code.
-pub fn classify(message: &str, exit_code: Option<i32>) -> ErrorKind {
-    crate::errors::classify(message, exit_code)
+/// The error kind of a failure of runc's `command` from its message and exit code.
+pub fn classify(command: &str, message: &str, exit_code: Option<i32>) -> ErrorKind {
+    crate::errors::classify(command, message, exit_code)
 }
