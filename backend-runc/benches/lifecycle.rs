@@ -1,10 +1,15 @@
 //! One full container lifecycle (create, start, one exec, waits, delete) through the runc
-//! plugin, against the same runc command sequence issued by a bare harness, and `runc run` of
-//! the same bundle as a reference. Hand-rolled (no criterion): the three are interleaved
-//! round-robin in one run so drift hits all alike; prints medians, means and the ratio.
+//! plugin, against the same command sequence issued by a bare harness, and `<runtime> run` of
+//! the same bundle as a reference — on runc, and on youki when it is installed (the plugin's
+//! runc backend driving youki, against bare youki). Hand-rolled (no criterion): all variants
+//! of both runtimes are interleaved round-robin in one run so drift hits all alike; prints
+//! medians, means, the plugin/bare ratio per runtime, and runc's and youki's medians side by
+//! side.
 //!
 //! Run as root with runc and busybox: `cargo bench -p backend-runc --bench lifecycle`.
-//! `RTL_BENCH_ITERS` sets the iterations per variant (default 30).
+//! `RTL_BENCH_ITERS` sets the iterations per variant (default 30). youki is found as the
+//! tests find it (`$RTL_YOUKI`, `PATH`, `~/.cargo/bin`); without it the youki rows are
+//! skipped (under `RTL_REQUIRE_RUNC=1` the bench fails instead).
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -30,6 +35,7 @@ impl Lap {
 }
 
 struct Bare {
+    bin: PathBuf,
     root: PathBuf,
     dir: PathBuf,
     n: u64,
@@ -42,7 +48,10 @@ impl Bare {
         self.n += 1;
         let log = self.dir.join(format!("bare-{}.log", self.n));
         File::create(&log).unwrap();
-        let st = Command::new("runc")
+        let st = Command::new(&self.bin)
+            // As the backend runs youki (no backtrace capture); harmless for runc.
+            .env("RUST_BACKTRACE", "0")
+            .env("RUST_LIB_BACKTRACE", "0")
             .arg("--root")
             .arg(&self.root)
             .arg("--log")
@@ -55,7 +64,7 @@ impl Bare {
             .status()
             .unwrap();
         std::fs::remove_file(&log).unwrap();
-        assert!(st.success(), "runc {args:?}: {st}");
+        assert!(st.success(), "{} {args:?}: {st}", self.bin.display());
     }
 
     fn lifecycle(&mut self, bundle: &Path, id: &str) -> Steps {
@@ -138,10 +147,126 @@ fn stats(mut v: Vec<Duration>) -> (Duration, Duration) {
     (median, mean)
 }
 
+/// One runtime's three variants and their samples.
+struct Runtime {
+    name: &'static str,
+    rt: Box<dyn runtime_api::Runtime>,
+    bare: Bare,
+    plugin_t: Vec<Duration>,
+    bare_t: Vec<Duration>,
+    run_t: Vec<Duration>,
+    /// Whether `<runtime> run` is timed: not for youki, whose `run` waits for a container init
+    /// that has been reparented to this process (a subreaper, as the plugin makes it) and so
+    /// never returns.
+    with_run: bool,
+    plugin_steps: Vec<Steps>,
+    bare_steps: Vec<Steps>,
+}
+
+impl Runtime {
+    fn new(
+        name: &'static str,
+        bin: PathBuf,
+        plugin: &plugin::Plugin,
+        tmp: &Path,
+        bundle: &Path,
+    ) -> Runtime {
+        let rt = plugin
+            .open(&serde_json::json!({
+                "runc_path": bin,
+                "root": tmp.join(format!("{name}-root-plugin")),
+                "state_dir": tmp.join(format!("{name}-state")),
+            }))
+            .unwrap();
+        let dir = tmp.join(format!("{name}-bare"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut bare = Bare {
+            bin,
+            root: tmp.join(format!("{name}-root-bare")),
+            dir,
+            n: 0,
+        };
+        // Warm-up: page cache, the reaper and relay threads.
+        let _ = run_lifecycle(rt.as_ref(), bundle, &format!("warm-p-{name}"));
+        let _ = bare.lifecycle(bundle, &format!("warm-b-{name}"));
+        let with_run = name == "runc";
+        if with_run {
+            bare.run(bundle, &format!("warm-r-{name}"));
+        }
+        Runtime {
+            name,
+            with_run,
+            rt,
+            bare,
+            plugin_t: Vec::new(),
+            bare_t: Vec::new(),
+            run_t: Vec::new(),
+            plugin_steps: Vec::new(),
+            bare_steps: Vec::new(),
+        }
+    }
+
+    fn round(&mut self, bundle: &Path, i: usize) {
+        let t = Instant::now();
+        self.plugin_steps
+            .push(run_lifecycle(self.rt.as_ref(), bundle, &format!("p{i}")));
+        self.plugin_t.push(t.elapsed());
+        let t = Instant::now();
+        self.bare_steps
+            .push(self.bare.lifecycle(bundle, &format!("b{i}")));
+        self.bare_t.push(t.elapsed());
+        if self.with_run {
+            let t = Instant::now();
+            self.bare.run(bundle, &format!("r{i}"));
+            self.run_t.push(t.elapsed());
+        }
+    }
+
+    fn report(&self) -> (Duration, Duration) {
+        let (pm, pa) = stats(self.plugin_t.clone());
+        let (bm, ba) = stats(self.bare_t.clone());
+        let n = self.name;
+        println!("{n}:");
+        println!(
+            "  plugin       median {:>8.2} ms  mean {:>8.2} ms",
+            ms(pm),
+            ms(pa)
+        );
+        println!(
+            "  bare {n:<7} median {:>8.2} ms  mean {:>8.2} ms",
+            ms(bm),
+            ms(ba)
+        );
+        if self.with_run {
+            let (rm, ra) = stats(self.run_t.clone());
+            println!(
+                "  {n} run {:<pad$}median {:>8.2} ms  mean {:>8.2} ms  (reference: no exec)",
+                "",
+                ms(rm),
+                ms(ra),
+                pad = 8usize.saturating_sub(n.len())
+            );
+        }
+        println!("  per step, median ms (plugin / bare):");
+        for (k, name) in LIFECYCLE_STEPS.iter().enumerate() {
+            let p = stats(self.plugin_steps.iter().map(|s| s[k]).collect()).0;
+            let b = stats(self.bare_steps.iter().map(|s| s[k]).collect()).0;
+            println!("    {name:<10} {:>7.2} / {:>7.2}", ms(p), ms(b));
+        }
+        println!(
+            "  ratio plugin/bare {n}: median {:.3}x  mean {:.3}x  (target <= 1.10x)",
+            pm.as_secs_f64() / bm.as_secs_f64(),
+            pa.as_secs_f64() / ba.as_secs_f64()
+        );
+        (pm, bm)
+    }
+}
+
 fn main() {
     if !testkit::require_runc_or_skip("bench lifecycle") {
         return;
     }
+    let youki = testkit::require_youki_or_skip("bench lifecycle (youki)");
     let iters: usize = std::env::var("RTL_BENCH_ITERS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -154,69 +279,42 @@ fn main() {
         .build()
         .unwrap();
     let plugin = plugin::load(&plugin::testing::plugin_path("backend-runc")).unwrap();
-    let rt = plugin
-        .open(&serde_json::json!({
-            "root": tmp.path().join("root-plugin"),
-            "state_dir": tmp.path().join("state"),
-        }))
-        .unwrap();
-    let bare_dir = tmp.path().join("bare");
-    std::fs::create_dir_all(&bare_dir).unwrap();
-    let mut bare = Bare {
-        root: tmp.path().join("root-bare"),
-        dir: bare_dir,
-        n: 0,
-    };
-    // Warm-up: page cache, the reaper and relay threads.
-    let _ = run_lifecycle(rt.as_ref(), bundle.path(), "warm-p");
-    let _ = bare.lifecycle(bundle.path(), "warm-b");
-    bare.run(bundle.path(), "warm-r");
-
-    let (mut tp, mut tb, mut tr) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut sp, mut sb) = (Vec::new(), Vec::new());
+    let mut runtimes = vec![Runtime::new(
+        "runc",
+        "runc".into(),
+        &plugin,
+        tmp.path(),
+        bundle.path(),
+    )];
+    if let Some(y) = youki {
+        runtimes.push(Runtime::new("youki", y, &plugin, tmp.path(), bundle.path()));
+    }
     for i in 0..iters {
-        let t = Instant::now();
-        sp.push(run_lifecycle(rt.as_ref(), bundle.path(), &format!("p{i}")));
-        tp.push(t.elapsed());
-        let t = Instant::now();
-        sb.push(bare.lifecycle(bundle.path(), &format!("b{i}")));
-        tb.push(t.elapsed());
-        let t = Instant::now();
-        bare.run(bundle.path(), &format!("r{i}"));
-        tr.push(t.elapsed());
-    }
-    let (pm, pa) = stats(tp);
-    let (bm, ba) = stats(tb);
-    let (rm, ra) = stats(tr);
-    println!(
-        "lifecycle (create, start, exec, waits, delete), {iters} iterations each, interleaved:"
-    );
-    println!(
-        "  plugin       median {:>8.2} ms  mean {:>8.2} ms",
-        ms(pm),
-        ms(pa)
-    );
-    println!(
-        "  bare harness median {:>8.2} ms  mean {:>8.2} ms",
-        ms(bm),
-        ms(ba)
-    );
-    println!(
-        "  runc run     median {:>8.2} ms  mean {:>8.2} ms  (reference: no exec)",
-        ms(rm),
-        ms(ra)
-    );
-    println!("  per step, median ms (plugin / bare):");
-    for (k, name) in LIFECYCLE_STEPS.iter().enumerate() {
-        let p = stats(sp.iter().map(|s| s[k]).collect()).0;
-        let b = stats(sb.iter().map(|s| s[k]).collect()).0;
-        println!("    {name:<10} {:>7.2} / {:>7.2}", ms(p), ms(b));
+        for r in &mut runtimes {
+            r.round(bundle.path(), i);
+        }
     }
     println!(
-        "  ratio plugin/bare: median {:.3}x  mean {:.3}x  (target <= 1.10x)",
-        pm.as_secs_f64() / bm.as_secs_f64(),
-        pa.as_secs_f64() / ba.as_secs_f64()
+        "lifecycle (create, start, exec, waits, delete), {iters} iterations each, all variants \
+         interleaved:"
     );
+    let medians: Vec<(&str, (Duration, Duration))> =
+        runtimes.iter().map(|r| (r.name, r.report())).collect();
+    if let [(a, (ap, ab)), (b, (bp, bb))] = medians[..] {
+        println!("side by side, one run (lifecycle medians):");
+        println!(
+            "  plugin: {a} {:.2} ms, {b} {:.2} ms ({b}/{a} {:.2}x)",
+            ms(ap),
+            ms(bp),
+            bp.as_secs_f64() / ap.as_secs_f64()
+        );
+        println!(
+            "  bare:   {a} {:.2} ms, {b} {:.2} ms ({b}/{a} {:.2}x)",
+            ms(ab),
+            ms(bb),
+            bb.as_secs_f64() / ab.as_secs_f64()
+        );
+    }
 }
 
 fn ms(d: Duration) -> f64 {

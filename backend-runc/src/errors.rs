@@ -130,7 +130,11 @@ pub(crate) fn classify(command: &str, message: &str, exit_code: Option<i32>) -> 
         || has("with given id exists")
     {
         ErrorKind::AlreadyExists
-    } else if has("does not exist") || has("not exist") || has("container not found") {
+    } else if has("does not exist")
+        || has("not exist")
+        || has("container not found")
+        || has("failed to open container state file")
+    {
         ErrorKind::NotFound
     } else if has("is not stopped") || has("that is not stopped") || has("still running") {
         ErrorKind::StillRunning

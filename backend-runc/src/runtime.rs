@@ -264,7 +264,18 @@ impl Runtime for RuncRuntime {
         }
         // A table: its ids, then each one's `state` (exact JSON, the same as `state` gives).
         // A container deleted in between is not listed.
-        let out = self.runc.run(&Command::List { json: false })?;
+        // youki's `list` fails as a whole while a container's state file is being written
+        // (a `create` in flight): a few bounded retries.
+        let mut tries = 0;
+        let out = loop {
+            match self.runc.run(&Command::List { json: false }) {
+                Err(e) if tries < 20 && e.message().contains("failed to parse container state") => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                r => break r?,
+            }
+        };
         let mut states = Vec::new();
         for id in state::parse_list_table(&out.stdout)? {
             match self.runc.run(&Command::State { id: id.clone() }) {

@@ -117,7 +117,14 @@ fn exec_round_trips_stdio_and_shared_scripts() {
         let st = p.wait().unwrap();
         assert_eq!(st.code(), s.exit_code, "script {}", s.name);
         assert_eq!(out.bytes(), s.stdout, "stdout of script {}", s.name);
-        assert_eq!(err.bytes(), s.stderr, "stderr of script {}", s.name);
+        let err = err.bytes();
+        if on_youki() && err == b"head: standard output: I/O error\n" {
+            // youki (a Rust program) leaves SIGPIPE ignored in the processes it starts, so a
+            // writer into a closed pipe gets EPIPE and complains instead of dying quietly.
+            eprintln!("youki: script {}: SIGPIPE ignored in the container", s.name);
+        } else {
+            assert_eq!(err, s.stderr, "stderr of script {}", s.name);
+        }
         p.delete().unwrap();
     }
     finish(&w, c);

@@ -74,6 +74,16 @@ fn conformance_youki_plugin() {
     conformance_on_runc_backend("youki", youki);
 }
 
+/// Cases where youki differs from runc in a way the backend cannot hide: (case, the text its
+/// failure must contain). youki (a Rust program) starts container processes with SIGPIPE
+/// ignored, so in `head -c N /dev/zero | head -c 5` the first `head` reports EPIPE on stderr
+/// instead of dying of SIGPIPE. The checks still run; any other failure of these cases, or a
+/// pass, fails the test.
+const YOUKI_KNOWN_DIVERGENCES: &[(&str, &str)] = &[
+    ("shared_scripts_as_init", "head: standard output: I/O error"),
+    ("shared_scripts_as_exec", "head: standard output: I/O error"),
+];
+
 /// Runs the suite on the runc backend plugin with `runc_path`, a private root and state
 /// directory, and checks that no case failed and that nothing is left behind: no container in
 /// the runtime's root, no state directory.
@@ -116,9 +126,27 @@ fn conformance_on_runc_backend(runtime: &str, runc_path: std::path::PathBuf) {
                 .collect()
         })
         .unwrap_or_default();
+    let known: &[(&str, &str)] = if runtime == "youki" {
+        YOUKI_KNOWN_DIVERGENCES
+    } else {
+        &[]
+    };
+    let failures = report.failures();
+    let unexpected: Vec<_> = failures
+        .iter()
+        .filter(|(_, n, m)| !known.iter().any(|(k, t)| k == n && m.contains(t)))
+        .collect();
     assert!(
-        report.passed(),
+        unexpected.is_empty(),
         "conformance failures on {runtime}:\n{report}"
+    );
+    let now_passing: Vec<_> = known
+        .iter()
+        .filter(|(k, _)| !failures.iter().any(|(_, n, _)| n == k))
+        .collect();
+    assert!(
+        now_passing.is_empty(),
+        "known youki divergences that pass now (remove them): {now_passing:?}"
     );
     assert!(left.is_empty(), "containers left on {runtime}: {left:?}");
     assert!(
