@@ -26,6 +26,15 @@ use crate::errors::{kind_for_status, runc_error};
 use crate::flavour::{self, Flavour, RuntimeVersion};
 use crate::reaper::Reaper;
 
+/// How long a `delete` refused with a busy cgroup is tried again (see [`Runc::run`]).
+pub(crate) const DELETE_BUSY_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether a runtime's failure message is `EBUSY` (a cgroup directory that still has
+/// processes being torn down).
+fn is_cgroup_busy(message: &str) -> bool {
+    message.contains("Device or resource busy") || message.contains("os error 16")
+}
+
 /// Most bytes of stdout kept from one invocation; more is drained and dropped (a runc that
 /// prints garbage must not exhaust memory).
 const MAX_CAPTURE: usize = 64 << 20;
@@ -150,8 +159,28 @@ impl Runc {
     }
 
     /// Runs `cmd` with stdin from `/dev/null` and stdout captured.
+    ///
+    /// A `delete` that fails because the container's cgroup is still busy (`EBUSY` from
+    /// `rmdir`: the last processes of a killed pid namespace are still being torn down by the
+    /// kernel) is tried again, for at most [`DELETE_BUSY_BOUND`]. runc retries that `rmdir`
+    /// itself; youki 0.7 gives up at once.
     pub(crate) fn run(&self, cmd: &Command) -> Result<Output> {
-        self.run_with(cmd, ChildIo::Capture { stdin: None })
+        let deadline = std::time::Instant::now() + DELETE_BUSY_BOUND;
+        let mut pause = std::time::Duration::from_millis(10);
+        loop {
+            match self.run_with(cmd, ChildIo::Capture { stdin: None }) {
+                Err(e)
+                    if matches!(cmd, Command::Delete(_))
+                        && is_cgroup_busy(e.message())
+                        && std::time::Instant::now() + pause < deadline =>
+                {
+                    tracing::debug!(error = %e, "delete: cgroup still busy; trying again");
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(200));
+                }
+                r => return r,
+            }
+        }
     }
 
     /// Runs `cmd` with the given stdio; fails with runc's own message, or with

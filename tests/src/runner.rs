@@ -465,6 +465,9 @@ pub fn run_plan(
                     for p in n..lives.len() {
                         wait_one(&mut rec, &mut lives, p, inspector, opts);
                     }
+                    if !lives[*container].waited {
+                        settle_container(runtime, containers[*container].as_ref());
+                    }
                 }
                 let c = &containers[*container];
                 if !lives[*container].waited {
@@ -560,6 +563,32 @@ fn settled_listings(
     }
 }
 
+/// Lets one container's processes settle before it is stopped, so that what the stop kills
+/// does not depend on how far its init got: an init that set a trap forks its final `sleep`
+/// (rather than exec'ing it) a few milliseconds after `start` on a real runtime, while the
+/// simulator has forked it when `start` returns. A stop in between left a zombie on one
+/// backend and not on the other. The simulator has settled already (every call runs what is
+/// ready); a real backend's listing is read until two reads 50 ms apart agree (bounded by
+/// [`SETTLE_LIMIT`]).
+fn settle_container(runtime: &dyn Runtime, container: &dyn Container) {
+    if runtime
+        .extension("advance", &serde_json::json!({ "ms": 0 }))
+        .is_ok()
+    {
+        return;
+    }
+    let deadline = std::time::Instant::now() + SETTLE_LIMIT;
+    let mut last = sorted_processes(container);
+    loop {
+        thread::sleep(Duration::from_millis(50));
+        let now = sorted_processes(container);
+        if now == last || std::time::Instant::now() >= deadline {
+            return;
+        }
+        last = now;
+    }
+}
+
 /// Each of the first `n` containers' state and sorted process listing (`None` once its init
 /// was waited for).
 fn listings(containers: &[Arc<dyn Container>], lives: &[Live], n: usize) -> Vec<Option<Listing>> {
@@ -572,20 +601,25 @@ fn listings(containers: &[Arc<dyn Container>], lives: &[Live], n: usize) -> Vec<
                 .state()
                 .map(|s| s.status)
                 .map_err(|e| e.kind());
-            let procs = containers[i]
-                .all_processes()
-                .map(|v| {
-                    let mut l: Vec<ListedProcess> = v
-                        .into_iter()
-                        .map(|p| (p.command, p.created_by_runtime, p.is_zombie))
-                        .collect();
-                    l.sort();
-                    l
-                })
-                .map_err(|e| e.kind());
-            Some((state, procs))
+            Some((state, sorted_processes(containers[i].as_ref())))
         })
         .collect()
+}
+
+/// A container's `all_processes()` as compared (command, created by the runtime, zombie),
+/// sorted; or the error's kind.
+fn sorted_processes(container: &dyn Container) -> Result<Vec<ListedProcess>, ErrorKind> {
+    container
+        .all_processes()
+        .map(|v| {
+            let mut l: Vec<ListedProcess> = v
+                .into_iter()
+                .map(|p| (p.command, p.created_by_runtime, p.is_zombie))
+                .collect();
+            l.sort();
+            l
+        })
+        .map_err(|e| e.kind())
 }
 
 /// The init of a container seen as a process (the container object is both).

@@ -427,6 +427,13 @@ impl Shell {
         }
         if let Some(sig) = self.pending.pop_front() {
             if let Disposition::Handler(action) = self.disposition(sig) {
+                // The command that was running has ended: its redirections are undone before
+                // the handler runs (ash pops them in `evalcommand`, then runs traps), so
+                // `trap 'echo caught' INT; head ... >&2` prints "caught" on stdout.
+                while matches!(self.frames.last(), Some(Frame::Restore)) {
+                    self.frames.pop();
+                    env.pop_redirs();
+                }
                 env.note(&format!("trap {} runs", signal_name(sig)));
                 self.frames.push(Frame::Trap {
                     saved_status: self.status,
@@ -1657,6 +1664,8 @@ mod tests {
         forked: Vec<String>,
         input: VecDeque<u8>,
         input_eof: bool,
+        /// Redirections in effect; the fake models each as `>&2` (stdout goes to stderr).
+        redirected: usize,
     }
 
     impl ShellEnv for Fake {
@@ -1665,6 +1674,7 @@ mod tests {
         }
         fn write(&mut self, stream: Stream, bytes: &[u8]) {
             match stream {
+                Stream::Out if self.redirected > 0 => self.err.extend_from_slice(bytes),
                 Stream::Out => self.out.extend_from_slice(bytes),
                 Stream::Err => self.err.extend_from_slice(bytes),
             }
@@ -1703,9 +1713,12 @@ mod tests {
         }
         fn note(&mut self, _: &str) {}
         fn push_redirs(&mut self, _: &[Resolved], _: bool) -> Result<(), String> {
+            self.redirected += 1;
             Ok(())
         }
-        fn pop_redirs(&mut self) {}
+        fn pop_redirs(&mut self) {
+            self.redirected -= 1;
+        }
         fn read_line(&mut self) -> LineRead {
             if let Some(i) = self.input.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = self.input.drain(..=i).collect();
@@ -1887,5 +1900,41 @@ mod tests {
         }
         assert_eq!(last, Outcome::Exit(7));
         assert_eq!(f.out, b"got\n");
+    }
+
+    /// A trapped signal that arrives while a redirected foreground program runs: the handler
+    /// runs after the program ended, with the program's redirection undone (its `echo` goes
+    /// to stdout, as on busybox ash). Found by the rule-2 property (seed 6055424362978669411).
+    #[test]
+    fn trap_after_redirected_program_writes_to_stdout() {
+        let mut f = Fake::default();
+        let mut sh = Shell::new(
+            Arc::new(
+                parse_script("trap 'echo caught; exit 52' INT; head -c 5 /dev/zero >&2").unwrap(),
+            ),
+            BTreeSet::new(),
+        );
+        let mut blocked = false;
+        for _ in 0..20 {
+            if sh.step(&mut f) == Outcome::Blocked {
+                blocked = true;
+                break;
+            }
+        }
+        assert!(blocked, "the shell waits for head");
+        assert_eq!(f.forked, vec!["head -c 5 /dev/zero".to_string()]);
+        sh.queue_trapped(2);
+        f.zombies.push((f.next + 100, ExitStatus::Exited(0)));
+        let mut last = Outcome::Ran;
+        for _ in 0..20 {
+            last = sh.step(&mut f);
+            if last != Outcome::Ran {
+                break;
+            }
+        }
+        assert_eq!(last, Outcome::Exit(52));
+        assert_eq!(f.out, b"caught\n");
+        assert!(f.err.is_empty());
+        assert_eq!(f.redirected, 0);
     }
 }
