@@ -198,17 +198,49 @@ struct Live {
     waited: bool,
 }
 
-/// Whether container `i`'s failed `start` is explained by a cgroup-wide kill that came
-/// first: the start was refused as [`ErrorKind::NotStopped`], the container is stopped, and
-/// an earlier-started cgroup peer does not own its pid namespace (so its init's exit, which
-/// may be due as soon as it starts, issues a kill-all covering this container's cgroup).
+/// Whether container `i`'s failed `start` is explained by a kill that came first: the start
+/// was refused as [`ErrorKind::NotStopped`], the container is stopped, and something started
+/// before it could have killed it (see [`may_die_before_start`]).
 fn killed_before_start(plan: &Plan, i: usize, c: &dyn Container, e: &runtime_api::Error) -> bool {
     e.kind() == ErrorKind::NotStopped
         && matches!(c.state(), Ok(s) if s.status == Status::Stopped)
-        && plan
-            .cgroup_peers(i)
-            .into_iter()
-            .any(|j| j < i && plan.containers[j].pid_ns != PidNs::Own)
+        && may_die_before_start(plan, i, i, &mut Vec::new())
+}
+
+/// Whether container `k`'s init may be dead before container `i` is started (containers
+/// start in index order), through a chain of:
+/// - a cgroup peer that does not own its pid namespace and was started earlier (its init may
+///   exit at once) or itself died early: its init's exit issues a kill-all covering the
+///   shared cgroup (rule 1), as runc would;
+/// - the owner of the pid namespace `k` joins, started earlier or itself dead early: the
+///   kernel kills every process of a namespace whose init died.
+fn may_die_before_start(plan: &Plan, k: usize, i: usize, seen: &mut Vec<usize>) -> bool {
+    if seen.contains(&k) {
+        return false;
+    }
+    seen.push(k);
+    let early = |j: usize, seen: &mut Vec<usize>| j < i || may_die_before_start(plan, j, i, seen);
+    let by_peer = plan
+        .cgroup_peers(k)
+        .into_iter()
+        .filter(|&j| j != k && plan.containers[j].pid_ns != PidNs::Own)
+        .any(|j| early(j, seen));
+    by_peer || namespace_owner(plan, k).is_some_and(|o| early(o, seen))
+}
+
+/// The container whose init owns the pid namespace container `i` joins (following joins of
+/// joins), if `i` joins one.
+fn namespace_owner(plan: &Plan, i: usize) -> Option<usize> {
+    let mut at = i;
+    // A chain longer than the number of containers is a cycle: no owner.
+    for _ in 0..=plan.containers.len() {
+        match plan.containers.get(at)?.pid_ns {
+            PidNs::Join(j) => at = j,
+            PidNs::Own if at != i => return Some(at),
+            PidNs::Own | PidNs::Host => return None,
+        }
+    }
+    None
 }
 
 /// Runs `plan` on `runtime`. `bundle_base`: where bundles are written (a temp dir).
