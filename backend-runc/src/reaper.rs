@@ -21,8 +21,15 @@
 //!   was listed in a container's cgroup. The session id is used because on cgroup v1 a zombie's
 //!   `/proc/<pid>/cgroup` reads `/`, while its session id stays. Children of ours that no claim
 //!   covers are never touched: they are the host's.
-//! * Orphans are looked for periodically (every [`ORPHAN_SCAN_INTERVAL`]) while any claim
-//!   exists, and on demand (rule 1, delete).
+//! * Orphans are looked for periodically while any claim exists, and on demand (rule 1,
+//!   delete). Reading all of `/proc` costs milliseconds of CPU, so the periodic tick (every
+//!   [`ORPHAN_SCAN_INTERVAL`]) first asks two cheap questions: is some child of ours a zombie
+//!   (`waitid(P_ALL, WNOWAIT)`, which reaps nothing), and has the set of our children changed
+//!   since the last scan (`/proc/self/task/*/children`: an orphan or a daemon was reparented
+//!   to us, or one left)? Only then, or every [`FULL_SCAN_INTERVAL`], does it scan. That
+//!   loses nothing: a session's processes that are not our children descend from ones that
+//!   are (or from its leader, which we watch), so its claim's continuity is checked whenever
+//!   one of those changes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -34,8 +41,12 @@ use runtime_api::{ExitStatus, Signal};
 
 use crate::procfs;
 
-/// How often orphans are looked for while some claim exists.
+/// How often the reaper checks, while some claim exists, whether orphans may be waiting.
 pub const ORPHAN_SCAN_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The longest time between two full scans of `/proc` while some claim exists, even when
+/// nothing seemed to change.
+pub const FULL_SCAN_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Something to run once a process has exited.
 type OnExit = Box<dyn FnOnce() + Send>;
@@ -260,6 +271,25 @@ fn try_reap(pid: i32) -> io::Result<Option<ExitStatus>> {
         return Ok(None);
     }
     Ok(Some(decode_status(raw)))
+}
+
+/// Whether some child of ours (of any thread) is a zombie. Reaps nothing: `WNOWAIT` leaves
+/// the child waitable, so a host's child keeps its status for the host.
+fn has_zombie_child() -> bool {
+    // SAFETY: siginfo_t is plain data; all-zero is a valid value (si_pid 0 means "none").
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid writes into `info`, a valid siginfo_t we own; WNOWAIT reaps nothing.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_ALL,
+            0,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL,
+        )
+    };
+    // SAFETY: waitid filled `info` (or left it zeroed); si_pid reads the union's pid field,
+    // which is set for every child state change.
+    r == 0 && unsafe { info.si_pid() } != 0
 }
 
 fn decode_status(raw: i32) -> ExitStatus {
@@ -569,6 +599,8 @@ impl Reaper {
 
     fn run(&self) {
         let mut last_scan = Instant::now();
+        let mut last_full = Instant::now();
+        let mut last_children = None;
         loop {
             let (mut fds, pids, scanning) = {
                 let reg = lock(&self.registry);
@@ -617,7 +649,16 @@ impl Reaper {
             // Periodic only: rule 1 and delete scan on demand where orphans are expected.
             if scanning && last_scan.elapsed() >= ORPHAN_SCAN_INTERVAL {
                 last_scan = Instant::now();
-                self.reap_orphans();
+                let children = procfs::own_children();
+                let due = children.is_none()
+                    || children != last_children
+                    || last_full.elapsed() >= FULL_SCAN_INTERVAL
+                    || has_zombie_child();
+                if due {
+                    last_full = Instant::now();
+                    last_children = children;
+                    self.reap_orphans();
+                }
             }
         }
     }

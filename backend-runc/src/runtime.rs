@@ -87,6 +87,18 @@ fn load_spec(id: &str, bundle: &Path) -> Result<(PathBuf, Spec)> {
         .map_err(|e| invalid(format!("bundle {}: {e}", bundle.display())))?;
     let config = bundle.join("config.json");
     let spec = Spec::load(&config).map_err(|e| invalid(format!("{}: {e}", config.display())))?;
+    // A missing root filesystem is refused here, with the same kind on every runtime: runc
+    // says so in its log, youki sometimes exits before its log is written.
+    if let Some(root) = spec.root() {
+        let rootfs = bundle.join(root.path());
+        if !rootfs.is_dir() {
+            return Err(invalid(format!(
+                "root filesystem {} (root.path in {}) is not a directory",
+                rootfs.display(),
+                config.display()
+            )));
+        }
+    }
     Ok((bundle, spec))
 }
 

@@ -349,7 +349,10 @@ fn terminal_processes_go_through_a_pty() {
     let (w, cap) = Capture::new();
     let p = c
         .exec(
-            &testkit::exec_process(&["sh", "-c", "echo hi"], true),
+            // Alive until the virtual clock moves (in `wait`): the simulator runs every ready
+            // step before a call returns, so a bare `echo hi` could have ended, and its relay
+            // closed the pty, before the first resize.
+            &testkit::exec_process(&["sh", "-c", "sleep 1; echo hi"], true),
             StdioSet {
                 stdout: Some(w),
                 ..StdioSet::none()
