@@ -4,7 +4,7 @@
 #   1. latency: `ctr run --rm --rootfs DIR ID /bin/true`, N times each, interleaved; medians
 #      and their ratio (ours / Go's);
 #   2. memory: K containers (`sleep`) kept running through each shim; the shims' RSS
-#      (VmRSS), mean per running container;
+#      (VmRSS), USS (private pages) and PSS (proportional share), mean per running container;
 #   3. CPU: utime+stime of those shims (create, start, then IDLE seconds running), mean per shim.
 # Usage (root): scripts/shim-bench.sh [N=30] [K=5] [IDLE=10]
 set -euo pipefail
@@ -76,21 +76,25 @@ for i in $(seq "$K"); do
 done
 sleep "$IDLE"
 CLK=$(getconf CLK_TCK)
-measure() { # $1: binary name -> "count rss_kib_total cpu_ticks_total"
-  local n=0 rss=0 cpu=0
+measure() { # $1: binary name -> "count rss_kib uss_kib pss_kib cpu_ticks" (totals)
+  local n=0 rss=0 uss=0 pss=0 cpu=0
   for p in $(shim_pids "$1"); do
     n=$((n + 1))
     rss=$((rss + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status")))
+    # USS: pages only this shim maps (private clean + dirty); PSS: its share of every page.
+    uss=$((uss + $(awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s}' "/proc/$p/smaps_rollup")))
+    pss=$((pss + $(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup")))
     cpu=$((cpu + $(awk '{print $14 + $15}' "/proc/$p/stat")))
   done
-  echo "$n $rss $cpu"
+  echo "$n $rss $uss $pss $cpu"
 }
-read -r GO_N GO_RSS GO_CPU < <(measure containerd-shim-runc-v2)
-read -r OU_N OU_RSS OU_CPU < <(measure containerd-shim-rtlayer-v1)
+read -r GO_N GO_RSS GO_USS GO_PSS GO_CPU < <(measure containerd-shim-runc-v2)
+read -r OU_N OU_RSS OU_USS OU_PSS OU_CPU < <(measure containerd-shim-rtlayer-v1)
 
-python3 - "$WORK/lat" "$GO_N" "$GO_RSS" "$GO_CPU" "$OU_N" "$OU_RSS" "$OU_CPU" "$CLK" "$K" "$IDLE" <<'PY'
+python3 - "$WORK/lat" "$GO_N" "$GO_RSS" "$GO_CPU" "$OU_N" "$OU_RSS" "$OU_CPU" "$CLK" "$K" "$IDLE" \
+    "$GO_USS" "$GO_PSS" "$OU_USS" "$OU_PSS" <<'PY'
 import statistics, sys
-lat, gn, grss, gcpu, on, orss, ocpu, clk, k, idle = sys.argv[1:]
+lat, gn, grss, gcpu, on, orss, ocpu, clk, k, idle, guss, gpss, ouss, opss = sys.argv[1:]
 rows = [l.split() for l in open(lat)]
 go = [int(v) for r, v in rows if r == "io.containerd.runc.v2"]
 ours = [int(v) for r, v in rows if r == "io.containerd.rtlayer.v1"]
@@ -104,4 +108,9 @@ print(f"{k} running containers per shim, after {idle}s idle:")
 print(f"  containerd-shim-runc-v2     {gn} shims, RSS {int(grss)/max(gn,1)/1024:6.1f} MiB per container, CPU {int(gcpu)/clk/max(gn,1)*1000:7.1f} ms per shim")
 print(f"  containerd-shim-rtlayer-v1  {on} shims, RSS {int(orss)/max(on,1)/1024:6.1f} MiB per container, CPU {int(ocpu)/clk/max(on,1)*1000:7.1f} ms per shim")
 print(f"  RSS ratio (ours/go)         {(int(orss)/max(on,1))/(int(grss)/max(gn,1)):.2f}  (target <= 0.33)")
+# RSS counts the file pages of the binaries (shared by every shim of the same binary); USS is
+# what one more container costs, PSS its fair share of everything.
+for name, g, o in (("USS", guss, ouss), ("PSS", gpss, opss)):
+    gv, ov = int(g) / max(gn, 1) / 1024, int(o) / max(on, 1) / 1024
+    print(f"  {name} per container: go {gv:6.1f} MiB, ours {ov:6.1f} MiB, ratio {ov/gv:.2f}")
 PY

@@ -158,6 +158,11 @@ struct ClaimSet {
     /// ours found in it (a daemon that double-forked and called `setsid()`, reparented to us
     /// in a shared pid namespace) is claimed by pid at the scan that sees it.
     cgroup: Option<String>,
+    /// The pid namespace a taken-back container owns (the target of its init's
+    /// `/proc/<pid>/ns/pid`): a zombie child of ours in it is the container's. Such zombies
+    /// are the execs of a dead host, reparented to us; the kernel cannot finish the
+    /// namespace's init while they are unreaped.
+    pid_ns: Option<std::path::PathBuf>,
 }
 
 impl ClaimSet {
@@ -166,6 +171,14 @@ impl ClaimSet {
             && self.groups.is_empty()
             && self.pids.is_empty()
             && self.cgroup.is_none()
+            && self.pid_ns.is_none()
+    }
+
+    /// Whether zombie `pid` lives in the pid namespace this claim covers.
+    fn covers_namespace_of(&self, pid: i32) -> bool {
+        self.pid_ns.as_ref().is_some_and(|ns| {
+            std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|l| &l == ns)
+        })
     }
 
     fn covers(&self, s: &procfs::Stat) -> bool {
@@ -509,7 +522,11 @@ impl Reaper {
             if child.ppid != self.me || !child.is_zombie() || reg.watched.contains_key(&child.pid) {
                 continue;
             }
-            if !reg.claims.values().any(|c| c.covers(child)) {
+            if !reg
+                .claims
+                .values()
+                .any(|c| c.covers(child) || c.covers_namespace_of(child.pid))
+            {
                 continue;
             }
             // Still the same zombie child of ours? (Nobody else reaps our claimed children,
@@ -781,6 +798,17 @@ impl Claim {
     pub fn add_cgroup_of(&self, pid: i32) {
         if let Some(cg) = procfs::cgroup(pid) {
             self.edit(|c| c.cgroup = Some(cg));
+        }
+    }
+
+    /// Covers the zombie children of ours in the pid namespace of `pid` (the init of a
+    /// container that owns its namespace, alive now). For a taken-back container only: its
+    /// dead host's execs were reparented to us, and a namespace whose init was killed cannot
+    /// end while they are unreaped zombies. Only a process inside the namespace is covered,
+    /// and a host's own children are not in a container's namespace.
+    pub fn add_pid_namespace_of(&self, pid: i32) {
+        if let Ok(ns) = std::fs::read_link(format!("/proc/{pid}/ns/pid")) {
+            self.edit(|c| c.pid_ns = Some(ns));
         }
     }
 

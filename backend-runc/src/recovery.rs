@@ -446,6 +446,9 @@ impl RuncRuntime {
         };
         let owns = self.owns_pid_namespace_of(id, &st, pid);
         let (claim, _, max_exec) = self.claim_for(id, pid, Some(&dir))?;
+        if owns && pid > 0 && cell.get().is_none() {
+            claim.add_pid_namespace_of(pid);
+        }
         let init = Arc::new(ProcCore::new(pid, cell, None));
         let shared = Shared::new(Setup {
             id: id.to_string(),

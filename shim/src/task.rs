@@ -61,10 +61,23 @@ struct TaskEntry {
     backend: Arc<Backend>,
     pid: u32,
     stdin_keepalive: Mutex<Option<OwnedFd>>,
-    started: Mutex<bool>,
+    /// Where the shim has taken the container (as containerd's own shim tracks it): `State`
+    /// answers from it once the container is started, without a call to the runtime.
+    phase: Mutex<Phase>,
     exit: ExitCell,
     pending_exec_exits: PendingExits,
     execs: Mutex<BTreeMap<String, Arc<ExecEntry>>>,
+}
+
+/// How far the shim has taken a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Created, not started.
+    Created,
+    /// Started (and not paused by `Pause`).
+    Running,
+    /// Paused by `Pause`.
+    Paused,
 }
 
 /// An exec: registered by `Exec`, run by `Start`.
@@ -281,7 +294,7 @@ impl Service {
             backend,
             pid,
             stdin_keepalive: Mutex::new(opened.stdin_keepalive),
-            started: Mutex::new(false),
+            phase: Mutex::new(Phase::Created),
             exit: ExitCell::default(),
             pending_exec_exits: PendingExits::default(),
             execs: Mutex::new(BTreeMap::new()),
@@ -316,8 +329,8 @@ impl Service {
         let span = tracing::info_span!("start", container.id = %task.id, pid = task.pid);
         let _e = span.enter();
         {
-            let mut started = lock(&task.started);
-            if *started {
+            let mut phase = lock(&task.phase);
+            if *phase != Phase::Created {
                 return Err(status(
                     Code::FAILED_PRECONDITION,
                     format!("container {:?} was already started", task.id),
@@ -326,7 +339,7 @@ impl Service {
             task.container
                 .start()
                 .map_err(|e| error::runtime(&format!("start container {:?}", task.id), &e))?;
-            *started = true;
+            *phase = Phase::Running;
         }
         self.inner.events.publish(
             topics::TASK_START_EVENT_TOPIC,
@@ -408,7 +421,7 @@ impl Service {
     fn delete_init(&self, task: Arc<TaskEntry>) -> TtrpcResult<api::DeleteResponse> {
         let span = tracing::info_span!("delete", container.id = %task.id);
         let _e = span.enter();
-        let started = *lock(&task.started);
+        let started = *lock(&task.phase) != Phase::Created;
         if started && task.exit.get().is_none() {
             return Err(status(
                 Code::FAILED_PRECONDITION,
@@ -556,9 +569,14 @@ impl Service {
         };
         let (io, exit, status) = if exec_id.is_empty() {
             let exit = task.exit.get();
-            let status = match &exit {
-                Some(_) => api::Status::STOPPED,
-                None => match task.container.state() {
+            let phase = *lock(&task.phase);
+            let status = match (&exit, phase) {
+                (Some(_), _) => api::Status::STOPPED,
+                // Until its exit is handled (rule 1, the drain), a started container is
+                // running or paused as far as containerd may know.
+                (None, Phase::Running) => api::Status::RUNNING,
+                (None, Phase::Paused) => api::Status::PAUSED,
+                (None, Phase::Created) => match task.container.state() {
                     Ok(s) => match s.status {
                         Status::Creating | Status::Created => api::Status::CREATED,
                         Status::Running => api::Status::RUNNING,
@@ -696,6 +714,7 @@ impl containerd_shim::Task for Service {
         task.container
             .pause()
             .map_err(|e| error::runtime(&format!("pause container {:?}", task.id), &e))?;
+        *lock(&task.phase) = Phase::Paused;
         self.inner.events.publish(
             topics::TASK_PAUSED_EVENT_TOPIC,
             Box::new(TaskPaused {
@@ -712,6 +731,7 @@ impl containerd_shim::Task for Service {
         task.container
             .resume()
             .map_err(|e| error::runtime(&format!("resume container {:?}", task.id), &e))?;
+        *lock(&task.phase) = Phase::Running;
         self.inner.events.publish(
             topics::TASK_RESUMED_EVENT_TOPIC,
             Box::new(TaskResumed {
