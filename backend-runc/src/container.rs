@@ -42,6 +42,9 @@ pub(crate) struct Shared {
     init_exited: RwLock<bool>,
     next_exec: AtomicU64,
     claim: Claim,
+    /// Taken back from a host that died: its init's `wait` reaps that host's zombies in the
+    /// container's pid namespace (see [`Claim::reap_namespace_zombies_of`]).
+    taken_back: bool,
 }
 
 /// What a new container is made of (see [`Shared::new`]).
@@ -54,6 +57,8 @@ pub(crate) struct Setup {
     pub socket_base: std::path::PathBuf,
     pub init: Arc<ProcCore>,
     pub claim: Claim,
+    /// Taken back from a host that died (see `recovery`).
+    pub taken_back: bool,
 }
 
 impl Shared {
@@ -72,6 +77,7 @@ impl Shared {
             init_exited: RwLock::new(false),
             next_exec: AtomicU64::new(1),
             claim: s.claim,
+            taken_back: s.taken_back,
         }
     }
 
@@ -224,6 +230,20 @@ impl Shared {
     /// `wait` for init: the exit, then rule 1, then the execs' exits, then the relay. All of
     /// it after the exit is bounded by one [`SIBLINGS_GONE_TIMEOUT`].
     pub fn wait_init(&self) -> ExitStatus {
+        if self.taken_back && self.owns_pid_namespace {
+            // The dead host's execs are our children now; once the init is exiting, their
+            // zombies must be reaped for the namespace (and so the init) to end.
+            while self
+                .init
+                .exit
+                .wait_timeout(Duration::from_millis(50))
+                .is_none()
+            {
+                if procfs::is_exiting(self.init.pid) {
+                    self.claim.reap_namespace_zombies_of(self.init.pid);
+                }
+            }
+        }
         self.init.wait_with(|status| {
             let span = tracing::info_span!("init.exit", container.id = %self.id, pid = self.init.pid, %status);
             let _e = span.enter();
@@ -443,6 +463,17 @@ impl Container for RuncContainer {
                 sh.kill_started(&pid_file);
             }
             cleanup();
+            if e.kind() == ErrorKind::Backend && procfs::is_exiting(sh.init.pid) {
+                // The init is dying (its namespace is being torn down): runc's `setns` into it
+                // fails before `state` says stopped.
+                return Err(sh.err(
+                    ErrorKind::NotRunning,
+                    format!(
+                        "cannot exec: the container's init is exiting ({})",
+                        e.message()
+                    ),
+                ));
+            }
             return Err(e);
         }
         // The process runs: give back the reserve so that the pid file and the pidfd can be

@@ -56,6 +56,24 @@ pub(crate) fn parse_stat(text: &str) -> Option<Stat> {
     })
 }
 
+/// Whether `pid` has begun to exit (`PF_EXITING` in its kernel flags, field 9 of its stat):
+/// a pid-namespace init stays there until every other process of its namespace is reaped.
+pub(crate) fn is_exiting(pid: i32) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    let Ok(text) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some(close) = text.rfind(')') else {
+        return false;
+    };
+    // After the command: state, ppid, pgrp, session, tty_nr, tpgid, flags.
+    text[close + 1..]
+        .split_ascii_whitespace()
+        .nth(6)
+        .and_then(|f| f.parse::<u64>().ok())
+        .is_some_and(|flags| flags & PF_EXITING != 0)
+}
+
 /// The stat of `pid`, or `None` if it does not exist (any more).
 pub(crate) fn stat(pid: i32) -> Option<Stat> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

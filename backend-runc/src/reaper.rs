@@ -158,11 +158,6 @@ struct ClaimSet {
     /// ours found in it (a daemon that double-forked and called `setsid()`, reparented to us
     /// in a shared pid namespace) is claimed by pid at the scan that sees it.
     cgroup: Option<String>,
-    /// The pid namespace a taken-back container owns (the target of its init's
-    /// `/proc/<pid>/ns/pid`): a zombie child of ours in it is the container's. Such zombies
-    /// are the execs of a dead host, reparented to us; the kernel cannot finish the
-    /// namespace's init while they are unreaped.
-    pid_ns: Option<std::path::PathBuf>,
 }
 
 impl ClaimSet {
@@ -171,14 +166,6 @@ impl ClaimSet {
             && self.groups.is_empty()
             && self.pids.is_empty()
             && self.cgroup.is_none()
-            && self.pid_ns.is_none()
-    }
-
-    /// Whether zombie `pid` lives in the pid namespace this claim covers.
-    fn covers_namespace_of(&self, pid: i32) -> bool {
-        self.pid_ns.as_ref().is_some_and(|ns| {
-            std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|l| &l == ns)
-        })
     }
 
     fn covers(&self, s: &procfs::Stat) -> bool {
@@ -522,11 +509,7 @@ impl Reaper {
             if child.ppid != self.me || !child.is_zombie() || reg.watched.contains_key(&child.pid) {
                 continue;
             }
-            if !reg
-                .claims
-                .values()
-                .any(|c| c.covers(child) || c.covers_namespace_of(child.pid))
-            {
+            if !reg.claims.values().any(|c| c.covers(child)) {
                 continue;
             }
             // Still the same zombie child of ours? (Nobody else reaps our claimed children,
@@ -801,14 +784,29 @@ impl Claim {
         }
     }
 
-    /// Covers the zombie children of ours in the pid namespace of `pid` (the init of a
-    /// container that owns its namespace, alive now). For a taken-back container only: its
-    /// dead host's execs were reparented to us, and a namespace whose init was killed cannot
-    /// end while they are unreaped zombies. Only a process inside the namespace is covered,
-    /// and a host's own children are not in a container's namespace.
-    pub fn add_pid_namespace_of(&self, pid: i32) {
-        if let Ok(ns) = std::fs::read_link(format!("/proc/{pid}/ns/pid")) {
-            self.edit(|c| c.pid_ns = Some(ns));
+    /// Reaps the zombie children of ours in the pid namespace of `init` (a taken-back
+    /// container's init that owns its namespace and is exiting). They are the execs of the
+    /// dead host that created the container, reparented to us; the kernel cannot finish the
+    /// namespace's init while they are unreaped, so its `wait` would never return. Only
+    /// processes inside that namespace are taken (a host's own children are not in it), and
+    /// only by pid and start time as read now.
+    pub fn reap_namespace_zombies_of(&self, init: i32) {
+        let Ok(ns) = std::fs::read_link(format!("/proc/{init}/ns/pid")) else {
+            return;
+        };
+        let me = std::process::id() as i32;
+        let in_ns: Vec<i32> = procfs::children_of(me)
+            .into_iter()
+            .filter(|c| c.is_zombie() && c.pid != init)
+            .filter(|c| {
+                std::fs::read_link(format!("/proc/{}/ns/pid", c.pid)).is_ok_and(|l| l == ns)
+            })
+            .map(|c| c.pid)
+            .collect();
+        if !in_ns.is_empty() {
+            tracing::debug!(pids = ?in_ns, "reaping a dead host's zombies in an exiting namespace");
+            self.add_pids(&in_ns);
+            self.reaper.reap_orphans();
         }
     }
 

@@ -446,9 +446,6 @@ impl RuncRuntime {
         };
         let owns = self.owns_pid_namespace_of(id, &st, pid);
         let (claim, _, max_exec) = self.claim_for(id, pid, Some(&dir))?;
-        if owns && pid > 0 && cell.get().is_none() {
-            claim.add_pid_namespace_of(pid);
-        }
         let init = Arc::new(ProcCore::new(pid, cell, None));
         let shared = Shared::new(Setup {
             id: id.to_string(),
@@ -459,6 +456,7 @@ impl RuncRuntime {
             socket_base: self.config.state_dir.clone(),
             init,
             claim,
+            taken_back: true,
         });
         shared.skip_exec_numbers(max_exec);
         tracing::info!(pid, status = %st.status, owns_pid_namespace = owns, "taken back");

@@ -145,6 +145,7 @@ impl RuncRuntime {
                     socket_base: self.config.state_dir.clone(),
                     init,
                     claim,
+                    taken_back: false,
                 });
                 tracing::info!(pid, owns_pid_namespace = owns, "created");
                 Ok(RuncContainer {

@@ -125,7 +125,8 @@ fn take_back(rt: &dyn Runtime, id: &str) -> runtime_api::Result<()> {
         Status::Running => {
             // exec works on a taken-back container (new connections). The container may stop
             // between `state` and `exec` (an operation the dead host left running, such as its
-            // `kill`, completes): then `NotRunning`, and the container is cleaned up as stopped.
+            // `kill`, completes; or its init is exiting): then `NotRunning`, and the container
+            // is cleaned up as a stopped one.
             match c.exec(
                 &testkit::exec_process(&["true"], false),
                 runtime_api::StdioSet::none(),
@@ -135,10 +136,7 @@ fn take_back(rt: &dyn Runtime, id: &str) -> runtime_api::Result<()> {
                     p.delete()?;
                     c.kill(Signal::KILL)?;
                 }
-                Err(e)
-                    if e.kind() == runtime_api::ErrorKind::NotRunning
-                        && c.state()?.status == Status::Stopped =>
-                {
+                Err(e) if e.kind() == runtime_api::ErrorKind::NotRunning => {
                     eprintln!("{id}: stopped before the new host's exec: {e}");
                 }
                 Err(e) => return Err(e),
