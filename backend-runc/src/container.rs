@@ -17,7 +17,7 @@ use crate::command::{Command, DeleteOpts, ExecOpts, KillOpts};
 use crate::invocation::{ChildIo, Runc};
 use crate::io_setup::Prepared;
 use crate::process::{lock, ExecProcess, ProcCore};
-use crate::reaper::Claim;
+use crate::reaper::{Claim, ExitCell};
 use crate::reserve::FdReserve;
 use crate::statedir::{read_pid, StateDir};
 use crate::{procfs, state};
@@ -454,6 +454,7 @@ impl Container for RuncContainer {
         });
         let (io, pending) = prepared.split();
         let reserve = FdReserve::new(2);
+        let exec_started = Instant::now();
         if let Err(e) = sh.runc.run_with(&cmd, io) {
             pending.abandon();
             if e.kind() == ErrorKind::Timeout {
@@ -491,6 +492,21 @@ impl Container for RuncContainer {
         let reaper = sh.claim.reaper();
         let cell = match reaper.watch(pid) {
             Ok(cell) => cell,
+            // It exited at once and a scan reaped it as a process of the container's cgroup
+            // before we could watch it: its status was kept.
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
+                match reaper.orphan_exit_since(pid, exec_started) {
+                    Some(status) => ExitCell::done(status),
+                    None => {
+                        pending.abandon();
+                        cleanup();
+                        return Err(sh.err(
+                            ErrorKind::Backend,
+                            format!("watching exec pid {pid}: {e}; the process was killed"),
+                        ));
+                    }
+                }
+            }
             Err(e) => {
                 pending.abandon();
                 reaper.kill_and_reap(pid, SIBLINGS_GONE_TIMEOUT);

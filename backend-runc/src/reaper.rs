@@ -41,6 +41,9 @@ use runtime_api::{ExitStatus, Signal};
 
 use crate::procfs;
 
+/// How long the status of a reaped orphan is kept for a caller that learns its pid late.
+const ORPHAN_EXIT_MEMORY: Duration = Duration::from_secs(30);
+
 /// How often the reaper checks, while some claim exists, whether orphans may be waiting.
 pub const ORPHAN_SCAN_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -225,6 +228,10 @@ struct Registry {
     /// Live children of ours in no claimed cgroup (the host's), by pid and start time, so
     /// that each is looked at once.
     foreign: BTreeMap<i32, u64>,
+    /// Orphans reaped lately: pid to status and when. An exec that exits at once can be
+    /// claimed (as a process of its container's cgroup) and reaped by a scan before its
+    /// `runc exec` caller has read its pid and watched it; that caller finds its status here.
+    orphan_exits: HashMap<i32, (ExitStatus, Instant)>,
 }
 
 impl Registry {
@@ -364,6 +371,16 @@ impl Reaper {
     /// another host created). Its pidfd says when it exits; if it is our child after all (it
     /// was reparented to this subreaper), the reaper reaps it and delivers the real status,
     /// else it delivers [`ExitStatus::Unknown`]: only the parent learns how a process ended.
+    /// The status of `pid` if this reaper reaped it as an orphan at or after `since` (see
+    /// `Registry::orphan_exits`).
+    pub(crate) fn orphan_exit_since(&self, pid: i32, since: Instant) -> Option<ExitStatus> {
+        let reg = lock(&self.registry);
+        reg.orphan_exits
+            .get(&pid)
+            .filter(|(_, at)| *at >= since)
+            .map(|(status, _)| *status)
+    }
+
     pub(crate) fn watch_foreign(&self, pid: i32) -> io::Result<Arc<ExitCell>> {
         self.watch_as(pid, true)
     }
@@ -521,6 +538,10 @@ impl Reaper {
             if let Ok(Some(status)) = try_reap(child.pid) {
                 tracing::debug!(pid = child.pid, %status, "reaped orphan");
                 reaped += 1;
+                let now = Instant::now();
+                reg.orphan_exits
+                    .retain(|_, (_, at)| now.duration_since(*at) < ORPHAN_EXIT_MEMORY);
+                reg.orphan_exits.insert(child.pid, (status, now));
                 for c in reg.claims.values_mut() {
                     c.forget(child);
                 }
