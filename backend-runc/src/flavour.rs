@@ -15,9 +15,8 @@
 //! | `kill --all` of a stopped container | kills the cgroup (1.1 needs `--all`) | kills the cgroup (freeze, kill each pid, thaw) |
 //! | `kill` (no `--all`) of a stopped container | `container not running` | `container not running` |
 //!
-//! [`detect`] runs `<binary> --version` at open (unless the same binary answered before, see
-//! [`crate::version_cache`]), so a path that is not an OCI runtime (`/bin/true`, `/bin/cat`, a
-//! typo) fails there with a clear error, not later with a misparse.
+//! [`detect`] runs `<binary> --version` at open, so a path that is not an OCI runtime
+//! (`/bin/true`, `/bin/cat`, a typo) fails there with a clear error, not later with a misparse.
 //! The configuration's `flavour` key overrides the detection (for a wrapper script, say); then
 //! the binary is not run at open.
 

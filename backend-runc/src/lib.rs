@@ -55,7 +55,6 @@ mod reserve;
 mod runtime;
 mod state;
 mod statedir;
-pub mod version_cache;
 
 pub use config::Config;
 pub use container::RuncContainer;

@@ -29,8 +29,7 @@ pub struct RuncRuntime {
 
 /// Opens the backend: checks the configuration, creates the state directory (0700), starts
 /// the process-wide [reaper](crate::reaper) (this process becomes a child subreaper), and
-/// finds out which runtime `runc_path` is ([`Config::flavour`], else `runc_path --version`,
-/// remembered per binary in the state directory, see [`crate::version_cache`]):
+/// finds out which runtime `runc_path` is ([`Config::flavour`], else `runc_path --version`):
 /// a binary that is missing, hangs, or is not a runc-compatible OCI runtime is refused here
 /// with [`ErrorKind::Backend`] (or [`ErrorKind::Timeout`]), naming the binary.
 pub fn open(config: Config) -> Result<RuncRuntime> {
@@ -47,13 +46,11 @@ pub fn open(config: Config) -> Result<RuncRuntime> {
     let (flavour, version) = match config.flavour {
         Some(f) => (f, None),
         None => {
-            let v = crate::version_cache::version_of(&config.runc_path, &config.state_dir, || {
-                Runc::detect(
-                    &config.runc_path,
-                    &config.state_dir,
-                    config.command_timeout(),
-                )
-            })?;
+            let v = Runc::detect(
+                &config.runc_path,
+                &config.state_dir,
+                config.command_timeout(),
+            )?;
             (v.flavour, Some(v.version))
         }
     };

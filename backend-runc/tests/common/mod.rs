@@ -95,14 +95,12 @@ impl World {
         format!("{}-{}-{n}", self.name, std::process::id())
     }
 
-    /// The entries of the state directory (none should stay) other than the runtime version
-    /// cache, which is kept on purpose.
+    /// The entries of the state directory (none should stay).
     pub fn state_entries(&self) -> Vec<String> {
         std::fs::read_dir(self.state_dir())
             .map(|d| {
                 d.filter_map(|e| e.ok())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n != backend_runc::version_cache::FILE_NAME)
                     .collect()
             })
             .unwrap_or_default()

@@ -95,18 +95,12 @@ impl RuncDirs {
         .to_string()
     }
 
-    /// Every entry left in either directory (none after a clean run), but the runc
-    /// backend's runtime version cache, which is kept on purpose.
+    /// Every entry left in either directory (none after a clean run).
     pub fn leftovers(&self) -> Vec<PathBuf> {
         let mut left = Vec::new();
         for d in [self.root(), self.state()] {
             if let Ok(entries) = std::fs::read_dir(&d) {
-                left.extend(
-                    entries
-                        .filter_map(|e| e.ok())
-                        .filter(|e| e.file_name() != ".runtime-versions.json")
-                        .map(|e| e.path()),
-                );
+                left.extend(entries.filter_map(|e| e.ok()).map(|e| e.path()));
             }
         }
         left
