@@ -2,7 +2,7 @@
 # The long differential run of issue 15: 2,000 generated scenarios (or $1), each on the
 # simulator and on a real runtime, compared on exits, bytes, relay ends, error kinds, and the
 # settled states and process listings. $2 picks the runtime: runc (default), youki, or all
-# (youki needs $RTL_YOUKI, PATH or ~/.cargo/bin; about 2 s per scenario per runtime on 2 cores).
+# (youki needs $RTL_YOUKI, PATH or ~/.cargo/bin; about 1 s per scenario per runtime on 2 cores).
 # Run as root with runc and busybox. CI runs 200 (runc) and 50 (youki).
 # A divergence shrinks to a minimal scenario and is persisted in
 # tests/proptest-regressions/differential*.txt (replayed first by every later run).
