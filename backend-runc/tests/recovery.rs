@@ -20,10 +20,12 @@ fn forced_delete_of_a_container_being_created_waits_and_leaves_nothing() {
     let cleaner = World::new("fdcreate");
     // The creating host: the same root and state directory, through a runtime whose `create`
     // takes a second longer than runc's.
+    let marker = cleaner.tmp.path().join("create-started");
     let slow = cleaner.script(
         "slow-create-runc",
         &format!(
-            "#!/bin/sh\ncase \"$*\" in *\" create \"*) sleep 1;; esac\nexec {} \"$@\"\n",
+            "#!/bin/sh\ncase \"$*\" in *\" create \"*) touch {}; sleep 1;; esac\nexec {} \"$@\"\n",
+            marker.display(),
             runtime_bin().display()
         ),
     );
@@ -45,12 +47,16 @@ fn forced_delete_of_a_container_being_created_waits_and_leaves_nothing() {
                 .create_container("sb", &id, bundle.path(), StdioSet::none());
             (Instant::now(), r)
         });
-        // Well inside the slow create: the creating host holds the directory's lock.
-        std::thread::sleep(Duration::from_millis(300));
-        assert!(
-            cleaner.state_dir().join(&id).is_dir(),
-            "the create is in flight"
-        );
+        // The create is in flight (its state directory made and locked) once the runtime's
+        // `create` has started: wait for that, not for a time.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !marker.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the runtime's create never started"
+            );
+            std::thread::yield_now();
+        }
         cleaner
             .rt
             .force_delete(&id)

@@ -1873,6 +1873,11 @@ mod tests {
         assert_eq!(f.out, b"[x][y z]\n1 last\n");
     }
 
+    /// Steps `sh` (at most 20 times) until an outcome satisfies `done`; that outcome.
+    fn step_until(sh: &mut Shell, f: &mut Fake, done: impl Fn(Outcome) -> bool) -> Option<Outcome> {
+        (0..20).map(|_| sh.step(f)).find(|o| done(o.clone()))
+    }
+
     #[test]
     fn trapped_signal_interrupts_wait() {
         let mut f = Fake::default();
@@ -1880,24 +1885,12 @@ mod tests {
             Arc::new(parse_script("trap 'echo got; exit 7' TERM; sleep 100 & wait").unwrap()),
             BTreeSet::new(),
         );
-        let mut blocked = false;
-        for _ in 0..20 {
-            if sh.step(&mut f) == Outcome::Blocked {
-                blocked = true;
-                break;
-            }
-        }
+        let blocked = step_until(&mut sh, &mut f, |o| o == Outcome::Blocked).is_some();
         assert!(blocked);
         assert!(matches!(sh.disposition(15), Disposition::Handler(_)));
         sh.queue_trapped(15);
         assert!(sh.wants_step(false, true, false));
-        let mut last = Outcome::Ran;
-        for _ in 0..20 {
-            last = sh.step(&mut f);
-            if last != Outcome::Ran {
-                break;
-            }
-        }
+        let last = step_until(&mut sh, &mut f, |o| o != Outcome::Ran).unwrap_or(Outcome::Ran);
         assert_eq!(last, Outcome::Exit(7));
         assert_eq!(f.out, b"got\n");
     }
@@ -1914,24 +1907,12 @@ mod tests {
             ),
             BTreeSet::new(),
         );
-        let mut blocked = false;
-        for _ in 0..20 {
-            if sh.step(&mut f) == Outcome::Blocked {
-                blocked = true;
-                break;
-            }
-        }
+        let blocked = step_until(&mut sh, &mut f, |o| o == Outcome::Blocked).is_some();
         assert!(blocked, "the shell waits for head");
         assert_eq!(f.forked, vec!["head -c 5 /dev/zero".to_string()]);
         sh.queue_trapped(2);
         f.zombies.push((f.next + 100, ExitStatus::Exited(0)));
-        let mut last = Outcome::Ran;
-        for _ in 0..20 {
-            last = sh.step(&mut f);
-            if last != Outcome::Ran {
-                break;
-            }
-        }
+        let last = step_until(&mut sh, &mut f, |o| o != Outcome::Ran).unwrap_or(Outcome::Ran);
         assert_eq!(last, Outcome::Exit(52));
         assert_eq!(f.out, b"caught\n");
         assert!(f.err.is_empty());
