@@ -57,6 +57,10 @@ fn forced_delete_of_a_container_being_created_waits_and_leaves_nothing() {
             );
             std::thread::yield_now();
         }
+        assert!(
+            cleaner.state_dir().join(&id).is_dir(),
+            "the create is in flight"
+        );
         cleaner
             .rt
             .force_delete(&id)
