@@ -1,12 +1,11 @@
 //! The suite's side of a process's connections: pipes and sockets whose far ends are handed to
-//! the runtime, drained here by one reader thread each.
+//! the runtime, drained here by one reader thread each (pooled: [`crate::pool`]).
 
 use std::io::{self, Read};
 use std::net::Shutdown;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 
 use nix::fcntl::OFlag;
@@ -41,15 +40,12 @@ fn spawn_reader<R: Read + Send + 'static>(
     after: impl FnOnce(R) + Send + 'static,
 ) -> Drain {
     let (tx, rx) = mpsc::channel();
-    thread::Builder::new()
-        .name("suite-drain".into())
-        .spawn(move || {
-            let mut bytes = Vec::new();
-            let error = r.read_to_end(&mut bytes).err().map(|e| e.to_string());
-            after(r);
-            let _ = tx.send(Collected { bytes, error });
-        })
-        .expect("spawning a reader thread");
+    crate::pool::run("suite-drain", move || {
+        let mut bytes = Vec::new();
+        let error = r.read_to_end(&mut bytes).err().map(|e| e.to_string());
+        after(r);
+        let _ = tx.send(Collected { bytes, error });
+    });
     Drain { done: rx }
 }
 
