@@ -13,8 +13,8 @@ K=${2:-5}
 IDLE=${3:-10}
 cd "$(dirname "$0")/.."
 
-cargo build --release -q -p shim -p backend-runc
-BIN=$PWD/target/release
+cargo build --profile shim -q -p shim -p backend-runc
+BIN=$PWD/target/shim
 WORK=$(mktemp -d /tmp/rtl-shim-bench.XXXXXX)
 SOCK=$WORK/containerd.sock
 NS=shim-bench
