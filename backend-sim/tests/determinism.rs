@@ -121,10 +121,10 @@ fn drive(rt: &SimRuntime, s: &Scenario) {
         let _ = containers[*ci].kill(Signal(*sig));
     }
     for p in &procs {
-        p.wait().unwrap();
+        bounded("wait", || p.wait()).unwrap();
     }
     for c in &containers {
-        c.wait().unwrap();
+        bounded("wait", || c.wait()).unwrap();
     }
     for c in &containers {
         c.delete().unwrap();
@@ -179,7 +179,7 @@ fn run_init_in_dir(rt: &SimRuntime, dir: &std::path::Path) -> (runtime_api::Exit
     let io = io(None);
     let c = rt.create_container("sb", "racy", dir, io.set).unwrap();
     c.start().unwrap();
-    let st = c.wait().unwrap();
+    let st = bounded("wait", || c.wait()).unwrap();
     c.delete().unwrap();
     (st, io.out.bytes())
 }

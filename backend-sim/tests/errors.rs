@@ -127,7 +127,10 @@ fn lifecycle_misuse() {
         )
         .unwrap();
     assert_eq!(p.delete().unwrap_err().kind(), ErrorKind::StillRunning);
-    assert_eq!(c.wait().unwrap(), runtime_api::ExitStatus::Exited(0));
+    assert_eq!(
+        bounded("wait", || c.wait()).unwrap(),
+        runtime_api::ExitStatus::Exited(0)
+    );
     assert_eq!(c.state().unwrap().status, runtime_api::Status::Stopped);
     assert_eq!(c.state().unwrap().pid, 0);
     // Init exited: exec and kill are "not running"; start is "not stopped".
@@ -148,14 +151,14 @@ fn lifecycle_misuse() {
     // The exec was killed by rule 1? No: the container owns its pid namespace, so the
     // namespace's death killed it.
     assert_eq!(
-        p.wait().unwrap(),
+        bounded("wait", || p.wait()).unwrap(),
         runtime_api::ExitStatus::Signaled(Signal::KILL)
     );
     p.delete().unwrap();
     assert_eq!(p.delete().unwrap_err().kind(), ErrorKind::NotFound);
     c.delete().unwrap();
     assert_eq!(
-        c.wait().unwrap(),
+        bounded("wait", || c.wait()).unwrap(),
         runtime_api::ExitStatus::Exited(0),
         "wait stays idempotent"
     );

@@ -58,7 +58,7 @@ fn inspection_methods_answer_json() {
     assert_eq!(list.len(), 2, "{procs}");
     assert_eq!(list[0]["cgroup"], "/g");
     assert_eq!(list[0]["ns"], 0);
-    c.wait().unwrap();
+    bounded("wait", || c.wait()).unwrap();
     let kills = ext(&rt, "kill_alls", json!({"id": "c"}));
     assert_eq!(kills["kill_alls"][0]["reason"], "init_exit");
     assert_eq!(

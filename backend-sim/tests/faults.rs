@@ -131,7 +131,7 @@ fn stdin_never_closed_blocks_cat_until_it_is_killed() {
     std::thread::sleep(Duration::from_millis(50));
     assert!(!waiter.is_finished());
     c.kill(Signal::KILL).unwrap();
-    let (st, _p) = waiter.join().unwrap().unwrap();
+    let (st, _p) = bounded("wait", move || waiter.join()).unwrap().unwrap();
     assert_eq!(st, ExitStatus::Signaled(Signal::KILL));
     let mut rest = Vec::new();
     f.read_to_end(&mut rest).unwrap();

@@ -44,7 +44,7 @@ fn host_pid_namespace_shows_host_pids() {
     let b = bundle_with(&["sh", "-c", "echo $$"], PidNamespace::Host, None);
     let (c, cap) = create(&rt, "c", &b, Some(io(None)));
     c.start().unwrap();
-    c.wait().unwrap();
+    bounded("wait", || c.wait()).unwrap();
     let (out, _) = cap.unwrap();
     assert_eq!(
         String::from_utf8(out.bytes()).unwrap(),
@@ -70,8 +70,14 @@ fn joined_pid_namespace_by_path_dies_with_its_init() {
     assert_eq!(snap.ns_pid, 2);
     // The namespace's init dies: every member is killed, the joined container's init too.
     a.kill(Signal::KILL).unwrap();
-    assert_eq!(a.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
-    assert_eq!(b.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(
+        bounded("wait", || a.wait()).unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
+    assert_eq!(
+        bounded("wait", || b.wait()).unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
     let (out, _) = cap.unwrap();
     assert_eq!(out.bytes(), b"2\n");
     assert!(rt.trace_text().contains("pidns_death"));
@@ -100,8 +106,11 @@ fn init_death_kills_its_namespace_without_kill_all() {
             StdioSet::none(),
         )
         .unwrap();
-    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(0));
-    assert_eq!(p.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(bounded("wait", || c.wait()).unwrap(), ExitStatus::Exited(0));
+    assert_eq!(
+        bounded("wait", || p.wait()).unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
     assert!(
         rt.container_processes("c").is_empty(),
         "{:?}",
@@ -132,7 +141,7 @@ fn rule1_kill_all_when_init_shares_the_host_namespace() {
     );
     let (c, cap) = create(&rt, "c", &b, Some(io(None)));
     c.start().unwrap();
-    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(bounded("wait", || c.wait()).unwrap(), ExitStatus::Exited(0));
     let kills = rt.kill_alls();
     assert_eq!(kills.len(), 1);
     assert_eq!(kills[0].reason, "init_exit");
@@ -223,7 +232,10 @@ fn namespace_init_ignores_signals_it_has_no_handler_for() {
     assert_eq!(c.state().unwrap().status, runtime_api::Status::Running);
     // SIGKILL from outside acts.
     c.kill(Signal::KILL).unwrap();
-    assert_eq!(c.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(
+        bounded("wait", || c.wait()).unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
 
     // With a handler the signal is delivered.
     let b = bundle(&[
@@ -235,7 +247,7 @@ fn namespace_init_ignores_signals_it_has_no_handler_for() {
     t.start().unwrap();
     rt.advance(Duration::from_millis(5));
     t.kill(Signal::TERM).unwrap();
-    assert_eq!(t.wait().unwrap(), ExitStatus::Exited(4));
+    assert_eq!(bounded("wait", || t.wait()).unwrap(), ExitStatus::Exited(4));
     assert_eq!(cap.unwrap().0.bytes(), b"got\n");
 
     // Not a namespace init: the default action terminates.
@@ -243,7 +255,10 @@ fn namespace_init_ignores_signals_it_has_no_handler_for() {
     let (h, _) = create(&rt, "host", &b, None);
     h.start().unwrap();
     h.kill(Signal::TERM).unwrap();
-    assert_eq!(h.wait().unwrap(), ExitStatus::Signaled(Signal::TERM));
+    assert_eq!(
+        bounded("wait", || h.wait()).unwrap(),
+        ExitStatus::Signaled(Signal::TERM)
+    );
 }
 
 #[test]
@@ -255,12 +270,15 @@ fn shared_cgroup_kill_all_hits_the_neighbour() {
     let ba = bundle_with(&["sh", "-c", "exit 0"], PidNamespace::Host, Some("/shared"));
     let (a, _) = create(&rt, "a", &ba, None);
     a.start().unwrap();
-    assert_eq!(a.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(bounded("wait", || a.wait()).unwrap(), ExitStatus::Exited(0));
     let kills = rt.kill_alls();
     assert_eq!(kills.len(), 1);
     assert_eq!(kills[0].cgroup, "/shared");
     assert_eq!(kills[0].signalled, vec![b.pid()]);
-    assert_eq!(b.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(
+        bounded("wait", || b.wait()).unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
     // Both containers list the cgroup's processes, as `runc ps` does.
     assert!(a.all_processes().unwrap().is_empty());
 }
@@ -278,7 +296,7 @@ fn owned_namespace_spares_a_neighbour_sharing_its_cgroup() {
     );
     let (a, _) = create(&rt, "a", &ba, None);
     a.start().unwrap();
-    assert_eq!(a.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(bounded("wait", || a.wait()).unwrap(), ExitStatus::Exited(0));
     assert!(rt.kill_alls().is_empty());
     assert_eq!(b.state().unwrap().status, runtime_api::Status::Running);
     assert!(rt.process(b.pid()).is_some_and(|p| !p.is_zombie()));
@@ -338,7 +356,7 @@ fn pause_freezes_the_cgroup_and_resume_thaws_it() {
     assert_eq!(c.state().unwrap().status, runtime_api::Status::Paused);
     assert!(rt.process(c.pid()).is_some_and(|p| !p.is_zombie()));
     c.resume().unwrap();
-    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(bounded("wait", || c.wait()).unwrap(), ExitStatus::Exited(0));
     assert_eq!(cap.unwrap().0.bytes(), b"done\n");
 }
 
@@ -364,7 +382,7 @@ fn terminal_processes_go_through_a_pty() {
         cols: 100,
     })
     .unwrap();
-    assert_eq!(p.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(bounded("wait", || p.wait()).unwrap(), ExitStatus::Exited(0));
     assert_eq!(cap.bytes(), b"hi\r\n", "the pty's output processing");
     assert_eq!(
         p.resize_console(runtime_api::ConsoleSize { rows: 1, cols: 1 })

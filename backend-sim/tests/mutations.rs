@@ -18,7 +18,7 @@ fn without_mutations_no_violation_is_seen() {
         .create_container("sb", "c", b.path(), StdioSet::none())
         .unwrap();
     c.start().unwrap();
-    c.wait().unwrap();
+    bounded("wait", || c.wait()).unwrap();
     assert_eq!(
         ext(&rt, "check_rules", no_params()),
         json!({"violations": []})
@@ -36,7 +36,7 @@ fn plain_kill_leaves_the_siblings_running() {
     let io = io(None);
     let c = rt.create_container("sb", "c", b.path(), io.set).unwrap();
     c.start().unwrap();
-    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(bounded("wait", || c.wait()).unwrap(), ExitStatus::Exited(0));
     assert!(rt.kill_alls().is_empty());
     assert!(c
         .running_processes()
@@ -67,8 +67,11 @@ fn kill_all_even_if_owned_kills_the_cgroup_neighbour() {
         .create_container("sb", "a", ba.path(), StdioSet::none())
         .unwrap();
     a.start().unwrap();
-    a.wait().unwrap();
-    assert_eq!(b.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    bounded("wait", || a.wait()).unwrap();
+    assert_eq!(
+        bounded("wait", || b.wait()).unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
     assert_eq!(
         ext(&rt, "kill_all_count", json!({"id": "a"})),
         json!({"count": 1})
@@ -92,7 +95,7 @@ fn no_drain_is_reported_as_a_rule_2_violation() {
             io.set,
         )
         .unwrap();
-    assert_eq!(p.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(bounded("wait", || p.wait()).unwrap(), ExitStatus::Exited(0));
     assert!(rt.now() < std::time::Duration::from_secs(1));
     let v = ext(&rt, "check_rules", no_params());
     assert!(
@@ -101,6 +104,6 @@ fn no_drain_is_reported_as_a_rule_2_violation() {
     );
     // The namespace's death ends the holder, so the connection reaches end-of-file.
     c.kill(Signal::KILL).unwrap();
-    c.wait().unwrap();
+    bounded("wait", || c.wait()).unwrap();
     assert_eq!(io.out.bytes(), b"x\n");
 }

@@ -62,7 +62,7 @@ fn same_seed_same_trace_through_the_plugin() {
             .as_u64()
             .unwrap();
         assert!(now >= 3_600_000_000_000, "{now}");
-        c.wait().unwrap();
+        bounded("wait", || c.wait()).unwrap();
         ext(rt.as_ref(), "trace", no_params())["text"]
             .as_str()
             .unwrap()

@@ -68,7 +68,7 @@ fn a_crashed_hosts_container_is_listed_taken_back_and_driven() {
     assert!(back.all_processes().unwrap().iter().any(|p| p.pid == pid));
     back.update(&Default::default()).unwrap();
     back.kill(Signal::TERM).unwrap();
-    let status = back.wait().unwrap();
+    let status = bounded("wait", || back.wait()).unwrap();
     assert_eq!(
         status,
         ExitStatus::Unknown,
@@ -99,7 +99,10 @@ fn rule_1_applies_at_a_taken_back_inits_exit() {
         .unwrap();
     let exec_pid = sleeper.pid();
     back.kill(Signal::KILL).unwrap();
-    assert_eq!(back.wait().unwrap(), ExitStatus::Unknown);
+    assert_eq!(
+        bounded("wait", || back.wait()).unwrap(),
+        ExitStatus::Unknown
+    );
     assert!(
         !back
             .all_processes()
@@ -108,7 +111,10 @@ fn rule_1_applies_at_a_taken_back_inits_exit() {
             .any(|p| p.pid == exec_pid && !p.is_zombie),
         "rule 1: the exec'd sleep is gone when wait on the init returns"
     );
-    assert_eq!(sleeper.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(
+        bounded("wait", || sleeper.wait()).unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
     sleeper.delete().unwrap();
     back.delete().unwrap();
     assert!(world_processes_of(&rt, "shared").is_empty());
@@ -146,7 +152,10 @@ fn an_init_that_exits_with_no_host_gets_rule_1_when_taken_back() {
             .all(|p| p["state"] != "alive"),
         "taking back applied the pending rule 1"
     );
-    assert_eq!(back.wait().unwrap(), ExitStatus::Unknown);
+    assert_eq!(
+        bounded("wait", || back.wait()).unwrap(),
+        ExitStatus::Unknown
+    );
     back.delete().unwrap();
     assert!(world_processes_of(&rt, "lone").is_empty());
 }
@@ -168,7 +177,7 @@ fn force_delete_removes_everything_and_frees_the_id() {
         }
         if status == "stopped" {
             c.kill(Signal::KILL).unwrap();
-            c.wait().unwrap();
+            bounded("wait", || c.wait()).unwrap();
         }
         ext(&rt, "crash_host", no_params());
         rt.force_delete(&id).unwrap();
@@ -286,7 +295,7 @@ fn crash_during_lifecycle(
             "kill" => c.as_ref().unwrap().kill(Signal::TERM).unwrap(),
             "wait" => {
                 let c = c.clone().unwrap();
-                waiter = Some(std::thread::spawn(move || c.wait()));
+                waiter = Some(std::thread::spawn(move || bounded("wait", || c.wait())));
             }
             _ => unreachable!(),
         }
@@ -351,7 +360,11 @@ fn fault_a_host_crashing_at_a_generated_point_leaves_nothing_after_recovery() {
                     _ => {}
                 }
                 if c.state().unwrap().status != Status::Created {
-                    assert_eq!(c.wait().unwrap(), ExitStatus::Unknown, "{ctx}");
+                    assert_eq!(
+                        bounded("wait", || c.wait()).unwrap(),
+                        ExitStatus::Unknown,
+                        "{ctx}"
+                    );
                 }
                 c.delete().unwrap();
                 taken_back += 1;

@@ -36,7 +36,7 @@ fn shared_scripts_as_exec() {
         p.delete().unwrap();
     }
     c.kill(runtime_api::Signal::KILL).unwrap();
-    c.wait().unwrap();
+    bounded("wait", || c.wait()).unwrap();
     c.delete().unwrap();
 }
 

@@ -6,7 +6,8 @@ use runtime_api::{Container, ExitStatus, Process, Runtime, StdioSet};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
-use std::thread::JoinHandle;
+use std::sync::mpsc;
+use std::time::Duration;
 use testkit::{BundleBuilder, PidNamespace};
 
 /// A simulated runtime with this seed and otherwise default configuration.
@@ -23,27 +24,54 @@ pub fn sim_json(config: serde_json::Value) -> SimRuntime {
     backend_sim::open_from_json(&config).unwrap()
 }
 
+/// The wall-clock bound of every wait the helpers make. The simulator's waits run in virtual
+/// time and its relays deliver at once, so a wait that takes this long is hung.
+pub const WAIT_BOUND: Duration = Duration::from_secs(60);
+
+/// Runs `f` (a wait) under [`WAIT_BOUND`]. A wait still blocked after the bound ends the whole
+/// test binary with a failure and says which: a hung wait is a failure of its own (rule 2), and
+/// without this bound it would hang the binary until an outer timeout noticed.
+pub fn bounded<T: Send>(what: &str, f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::channel();
+        s.spawn(move || {
+            let _ = tx.send(f());
+        });
+        match rx.recv_timeout(WAIT_BOUND) {
+            Ok(v) => v,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                eprintln!("{what} did not return within {WAIT_BOUND:?}: hung; failing the run");
+                std::process::exit(101);
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
+        }
+    })
+}
+
 /// A reader that collects everything written to a pipe until end-of-file, on its own thread.
 pub struct Capture {
-    thread: JoinHandle<Vec<u8>>,
+    bytes: mpsc::Receiver<Vec<u8>>,
 }
 
 impl Capture {
     /// A pipe: the write end for the runtime, and the capture of the read end.
     pub fn new() -> (OwnedFd, Capture) {
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
-        let thread = std::thread::spawn(move || {
+        let (tx, bytes) = mpsc::channel();
+        std::thread::spawn(move || {
             let mut f = std::fs::File::from(r);
             let mut out = Vec::new();
             f.read_to_end(&mut out).unwrap();
-            out
+            let _ = tx.send(out);
         });
-        (w, Capture { thread })
+        (w, Capture { bytes })
     }
 
-    /// Everything read, once the writer closed.
+    /// Everything read, once the writer closed (bounded by [`WAIT_BOUND`], like a wait).
     pub fn bytes(self) -> Vec<u8> {
-        self.thread.join().unwrap()
+        bounded("reading a captured stream to end-of-file", move || {
+            self.bytes.recv().expect("the capture thread failed")
+        })
     }
 }
 
@@ -112,7 +140,7 @@ pub fn run_init_in(
     let io = io(stdin);
     let c = rt.create_container("sb", id, b.path(), io.set).unwrap();
     c.start().unwrap();
-    let st = c.wait().unwrap();
+    let st = bounded("wait of an init", || c.wait()).unwrap();
     c.delete().unwrap();
     (st, io.out.bytes(), io.err.bytes())
 }
@@ -125,7 +153,7 @@ pub fn run_exec(
 ) -> (ExitStatus, Vec<u8>, Vec<u8>, Box<dyn Process>) {
     let io = io(stdin);
     let p = c.exec(&testkit::exec_process(args, false), io.set).unwrap();
-    let st = p.wait().unwrap();
+    let st = bounded("wait of an exec", || p.wait()).unwrap();
     (st, io.out.bytes(), io.err.bytes(), p)
 }
 
