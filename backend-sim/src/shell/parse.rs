@@ -295,8 +295,16 @@ enum RedirKind {
     DupIn,
 }
 
+/// Whether `c` ends an unquoted word. The shell's blanks are space and tab (and newline, a
+/// token of its own); every other character, other Unicode white space (`\r`, vertical tab,
+/// form feed, U+0085, U+00A0...) included, is part of a word, as in busybox ash. (This used to
+/// be `char::is_whitespace`, which disagreed with `lex`'s blanks: on `\r` or U+0085 a word
+/// ended without taking a character and `lex` looped for ever; found by `fuzz/sim_shell_parse`.)
 fn is_break(c: char) -> bool {
-    c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '<' | '>')
+    matches!(
+        c,
+        ' ' | '\t' | '\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>'
+    )
 }
 
 fn lex(src: &str) -> PResult<Vec<Tok>> {
@@ -363,6 +371,11 @@ fn lex(src: &str) -> PResult<Vec<Tok>> {
             }
             _ => {
                 let (word, raw, next) = lex_word(&chars, i)?;
+                if next <= i {
+                    // Every character reaching here starts a word; one that does not would
+                    // loop for ever. Refuse the script rather than hang the host.
+                    return refuse(format!("unsupported character {c:?}"));
+                }
                 out.push(Tok::Word(word, raw));
                 i = next;
             }
@@ -1362,6 +1375,27 @@ pub fn parse_argv(argv: &[String]) -> PResult<Script> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unicode_white_space_is_part_of_a_word_and_parsing_ends() {
+        // The fuzz input that hung the lexer: '?' then U+0085 (NEL). It lexes to one word (a
+        // glob and a literal); whether the parser accepts it, it returns.
+        let toks = lex("?\u{85}").expect("lexes");
+        assert!(matches!(toks.as_slice(), [Tok::Word(..)]), "{toks:?}");
+        let _ = parse_script("?\u{85}");
+        for (src, word) in [
+            ("echo a\rb", "a\rb"),
+            ("echo \u{a0}x", "\u{a0}x"),
+            ("echo \u{0b}\u{0c}", "\u{0b}\u{0c}"),
+        ] {
+            let toks = lex(src).expect("lexes");
+            let Some(Tok::Word(w, _)) = toks.last() else {
+                panic!("{src:?}: no word in {toks:?}");
+            };
+            assert_eq!(w.literal().as_deref(), Some(word), "{src:?}");
+            parse_script(src).expect("parses");
+        }
+    }
 
     fn names(s: &Script) -> Vec<String> {
         fn walk(l: &List, out: &mut Vec<String>) {
