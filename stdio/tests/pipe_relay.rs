@@ -1,6 +1,7 @@
 //! Pipe relay behaviour over real pipes, sockets, files and processes.
 
 mod common;
+use common::bounded;
 
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
@@ -36,12 +37,18 @@ fn all_output_arrives_and_the_relay_is_complete() {
     drop(w_out);
     drop(w_err);
     relay.process_exited();
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.end, RelayEnd::Complete);
     assert_eq!(report.stdout.relayed, data_out.len() as u64);
     assert_eq!(report.stderr.relayed, data_err.len() as u64);
-    assert_eq!(out_reader.join().unwrap(), data_out);
-    assert_eq!(err_reader.join().unwrap(), data_err);
+    assert_eq!(
+        bounded("reader", move || out_reader.join()).unwrap(),
+        data_out
+    );
+    assert_eq!(
+        bounded("reader", move || err_reader.join()).unwrap(),
+        data_err
+    );
     assert_eq!(relay.try_report(), Some(report));
 }
 
@@ -72,10 +79,10 @@ fn stdin_reaches_the_process_and_stops_at_exit() {
     in_peer.shutdown(std::net::Shutdown::Write).unwrap();
     proc.wait().unwrap();
     relay.process_exited();
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.end, RelayEnd::Complete);
     assert_eq!(report.stdin.relayed, data.len() as u64);
-    assert_eq!(reader.join().unwrap(), data);
+    assert_eq!(bounded("reader", move || reader.join()).unwrap(), data);
 }
 
 /// The seed's hang: the exec's child keeps stdout open. All output written before the exit
@@ -114,14 +121,14 @@ fn seed_hang_lingering_child_is_cut_after_the_grace() {
     proc.wait().unwrap();
     let exited = Instant::now();
     relay.process_exited();
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     let took = exited.elapsed();
     // Kill the lingering sleeper so nothing is left behind.
     let pid: i32 = sleeper.trim().parse().expect("sleeper pid");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL).unwrap();
     assert_eq!(report.end, RelayEnd::Cut { grace });
     assert_eq!(report.stdout.relayed, 1 << 20);
-    let got = reader.join().unwrap();
+    let got = bounded("reader", move || reader.join()).unwrap();
     assert_eq!(got.len(), 1 << 20);
     assert!(got.iter().all(|&b| b == 0));
     // Generous upper bound: "never hangs".
@@ -149,7 +156,7 @@ fn peer_gone_early_keeps_draining_and_counts_dropped() {
     drop(child.stdin);
     drop(child.stderr);
     relay.process_exited();
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.end, RelayEnd::Complete);
     assert_eq!(
         report.stdout.relayed + report.stdout.dropped,
@@ -188,7 +195,7 @@ fn regular_file_and_dev_null_connections() {
     drop(cmd);
     proc.wait().unwrap();
     relay.process_exited();
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.end, RelayEnd::Complete);
     assert_eq!(report.stderr.relayed, 5);
     assert_eq!(std::fs::read(&path).unwrap(), data_in);
@@ -213,14 +220,17 @@ fn cut_without_grace_delivers_what_is_readable_and_reports_zero_grace() {
     w.write_all(b"before the cut").unwrap();
     relay.process_exited();
     relay.cut();
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(
         report.end,
         RelayEnd::Cut {
             grace: Duration::ZERO
         }
     );
-    assert_eq!(reader.join().unwrap(), b"before the cut");
+    assert_eq!(
+        bounded("reader", move || reader.join()).unwrap(),
+        b"before the cut"
+    );
     // The writer is still there, the relay is not: writing now fails instead of blocking.
     assert!(w.write_all(&[0u8; 1 << 20]).is_err());
 }
@@ -247,16 +257,19 @@ fn cut_after_end_of_file_stays_complete() {
     drop(child.stderr);
     relay.process_exited();
     relay.cut();
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.end, RelayEnd::Complete);
-    assert_eq!(reader.join().unwrap(), b"all of it");
+    assert_eq!(
+        bounded("reader", move || reader.join()).unwrap(),
+        b"all of it"
+    );
 }
 
 #[test]
 fn no_connections_completes_at_once() {
     let (relay, child) = PipeRelay::new(StdioSet::none(), config(2000)).unwrap();
     drop(child);
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.end, RelayEnd::Complete);
 }
 
@@ -274,7 +287,7 @@ fn peer_that_never_closes_is_closed_after_the_timeout() {
     .unwrap();
     drop(child);
     // The peer does not close: the relay half-closed, waits peer_close_timeout, then closes.
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.end, RelayEnd::Complete);
     let mut buf = Vec::new();
     out_peer.read_to_end(&mut buf).unwrap();
@@ -303,7 +316,7 @@ fn stdin_stops_when_the_process_exits() {
     let mut rest = Vec::new();
     process_stdin.read_to_end(&mut rest).unwrap();
     assert!(rest.is_empty());
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.end, RelayEnd::Complete);
     assert_eq!(report.stdin.relayed, 5);
     // The connection was closed by the relay.
@@ -362,9 +375,12 @@ fn slow_peer_gets_back_pressure() {
     drop(child.stdin);
     drop(child.stderr);
     relay.process_exited();
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.end, RelayEnd::Complete);
-    assert_eq!(reader.join().unwrap().len(), written);
+    assert_eq!(
+        bounded("reader", move || reader.join()).unwrap().len(),
+        written
+    );
 }
 
 /// The relay makes a connection nonblocking while it uses it (the flag is shared with every
@@ -384,11 +400,11 @@ fn connection_flags_are_restored_after_the_relay() {
     .unwrap();
     let reader = collect(out_peer);
     drop(child);
-    relay.wait();
+    bounded("relay wait", || relay.wait());
     let flags = nix::fcntl::OFlag::from_bits_truncate(
         nix::fcntl::fcntl(&callers_copy, nix::fcntl::FcntlArg::F_GETFL).unwrap(),
     );
     assert!(!flags.contains(nix::fcntl::OFlag::O_NONBLOCK));
     drop(callers_copy);
-    reader.join().unwrap();
+    bounded("reader", move || reader.join()).unwrap();
 }

@@ -14,6 +14,7 @@
 //! by other tests running in parallel.
 
 mod common;
+use common::bounded;
 
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
@@ -217,16 +218,16 @@ fn run(s: &Scenario) -> Result<(), TestCaseError> {
     std::thread::sleep(Duration::from_millis(s.exit_delay_ms));
     let exited = Instant::now();
     relay.process_exited();
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     let took = exited.elapsed();
     drop(release_lingerer);
     if let Some(t) = holder_thread {
-        t.join().unwrap();
+        bounded("reader", move || t.join()).unwrap();
     }
     if let Some(mut c) = holder_child {
         c.wait().unwrap();
     }
-    let got = readers.map(|r| r.join().unwrap());
+    let got = readers.map(|r| bounded("reader", move || r.join()).unwrap());
 
     prop_assert!(took < Duration::from_secs(10), "relay took {:?}", took);
     if lingers {
@@ -273,7 +274,7 @@ fn every_byte_arrives_in_order_and_lingering_writers_are_cut() {
     // Warm up: the reactors' own descriptors are created by the first relay.
     let (relay, child) = PipeRelay::new(StdioSet::none(), RelayConfig::default()).unwrap();
     drop(child);
-    relay.wait();
+    bounded("relay wait", || relay.wait());
     let baseline = fd_count();
     let cases = std::env::var("PROPTEST_CASES")
         .ok()

@@ -5,6 +5,7 @@
 //! Run with `--nocapture` to see the figures.
 
 mod common;
+use common::bounded;
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -43,7 +44,7 @@ fn thousand_concurrent_relays_share_the_reactor_threads() {
     // Warm up: the reactors start with the first relay.
     let (relay, child) = PipeRelay::new(StdioSet::none(), config(2000)).unwrap();
     drop(child);
-    relay.wait();
+    bounded("relay wait", || relay.wait());
     let threads_before = threads();
     let rss_before = rss_kib();
 
@@ -108,7 +109,7 @@ fn thousand_concurrent_relays_share_the_reactor_threads() {
         );
     }
     for (i, relay) in relays.iter().enumerate() {
-        let report = relay.wait();
+        let report = bounded("relay wait", || relay.wait());
         assert_eq!(report.end, RelayEnd::Complete, "relay {i}");
         assert_eq!(report.stdout.relayed, (10_000 + i) as u64);
         assert_eq!(report.stderr.relayed, (3_000 + i) as u64);

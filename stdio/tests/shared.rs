@@ -8,6 +8,7 @@
 //! against a deadline, and the test then unblocks what it can before failing.
 
 mod common;
+use common::bounded;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -129,7 +130,7 @@ fn dups_of_one_log_pipe_with_a_slow_reader_never_block_the_reactor() {
         panic!("the second relay did not end within 10 s: a reactor thread is blocked");
     }
     assert!(report.unwrap().was_cut());
-    writer.join().unwrap();
+    bounded("reader", move || writer.join()).unwrap();
     // The host's own description of the log pipe kept its (blocking) mode throughout.
     assert!(!nonblocking(&log_write));
 }
@@ -166,7 +167,7 @@ fn the_hosts_descriptions_keep_their_mode() {
     drop(child.stdin);
     drop(child.stderr);
     relay.process_exited();
-    relay.wait();
+    bounded("relay wait", || relay.wait());
     for (name, fd) in [
         ("socket", sock.as_fd()),
         ("pipe", log_write.as_fd()),
@@ -188,7 +189,7 @@ fn the_hosts_descriptions_keep_their_mode() {
     .unwrap();
     drop(child);
     relay.process_exited();
-    relay.wait();
+    bounded("relay wait", || relay.wait());
     assert!(
         nonblocking(&sock),
         "the host's nonblocking socket became blocking"
@@ -218,9 +219,9 @@ fn stdout_and_stderr_dups_of_one_socket_each_keep_their_bytes() {
     err.write_all(&data).unwrap();
     drop(err);
     relay.process_exited();
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(
-        received.join().unwrap(),
+        bounded("reader", move || received.join()).unwrap(),
         data,
         "the peer got stderr's bytes"
     );
@@ -272,9 +273,9 @@ fn the_close_wait_never_consumes_stdin_bytes() {
         std::thread::sleep(Duration::from_millis(5));
     }
     relay.process_exited();
-    let delivered = process.join().unwrap();
+    let delivered = bounded("reader", move || process.join()).unwrap();
     assert_eq!(delivered, input, "every stdin byte reached the process");
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.stdin.relayed, input.len() as u64);
     assert_eq!(report.end, RelayEnd::Complete);
 }
@@ -311,7 +312,7 @@ fn relays_sharing_one_socket_half_close_it_after_the_last() {
     drop(first_child.stdin);
     drop(first_child.stderr);
     first.process_exited();
-    let first_report = first.wait();
+    let first_report = bounded("relay wait", || first.wait());
     assert_eq!(first_report.stdout.relayed, early.len() as u64);
 
     let late = pattern(5, 100_000);
@@ -321,12 +322,15 @@ fn relays_sharing_one_socket_half_close_it_after_the_last() {
     drop(second_child.stdin);
     drop(second_child.stderr);
     second.process_exited();
-    let report = second.wait();
+    let report = bounded("relay wait", || second.wait());
     assert_eq!(report.stdout.relayed, late.len() as u64);
     assert_eq!(report.stdout.dropped, 0);
     let mut expected = early;
     expected.extend_from_slice(&late);
-    assert_eq!(received.join().unwrap(), expected);
+    assert_eq!(
+        bounded("reader", move || received.join()).unwrap(),
+        expected
+    );
 }
 
 /// A terminal relay whose stdin and stdout are dups of one socket: same rules as pipes.
@@ -425,7 +429,7 @@ fn a_pipe_connection_without_reader_counts_the_bytes_as_dropped() {
     drop(child.stdin);
     drop(child.stderr);
     relay.process_exited();
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.stdout.relayed, 0);
     assert_eq!(report.stdout.dropped, data.len() as u64);
     assert_eq!(report.end, RelayEnd::Complete);

@@ -8,6 +8,7 @@
 //! with `--nocapture` for the figures.
 
 mod common;
+use common::bounded;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -68,7 +69,7 @@ fn thousand_relays_on_shared_descriptions() {
     // The reactors start with the first relay: start them before counting.
     let (warm_up, child) = PipeRelay::new(StdioSet::none(), config(200)).unwrap();
     drop(child);
-    warm_up.wait();
+    bounded("relay wait", || warm_up.wait());
     let fds_before = fd_count();
     let started = Instant::now();
 
@@ -132,7 +133,7 @@ fn thousand_relays_on_shared_descriptions() {
         open.push((stdout, stderr, child.stdin));
     }
     for w in host_writers {
-        w.join().unwrap();
+        bounded("reader", move || w.join()).unwrap();
     }
     drop(open);
     for g in &groups {
@@ -181,7 +182,7 @@ fn thousand_relays_on_shared_descriptions() {
         // A pipe's reader sees end-of-file once the host's own write end is closed too; a
         // socket's once the last relay on it half-closed it.
         drop(host);
-        let got = reader.join().unwrap();
+        let got = bounded("reader", move || reader.join()).unwrap();
         let expected = HOST_BYTES + RELAYS_PER_GROUP * 2 * PAYLOAD;
         assert_eq!(
             got,

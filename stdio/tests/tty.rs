@@ -1,6 +1,7 @@
 //! Tty relay over a real pty.
 
 mod common;
+use common::bounded;
 
 use std::io::Write;
 use std::os::fd::OwnedFd;
@@ -34,9 +35,9 @@ fn output_written_just_before_exit_all_arrives() {
     );
     child.wait().unwrap();
     relay.process_exited();
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.end, RelayEnd::Complete);
-    let got = reader.join().unwrap();
+    let got = bounded("reader", move || reader.join()).unwrap();
     let mut want = vec![b'a'; 100_000];
     want.extend_from_slice(b"END");
     assert_eq!(got.len(), want.len());
@@ -58,9 +59,10 @@ fn a_resize_is_seen_by_the_child_and_fails_cleanly_after_close() {
     in_peer.write_all(b"go\n").unwrap();
     child.wait().unwrap();
     relay.process_exited();
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.end, RelayEnd::Complete);
-    let got = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
+    let got =
+        String::from_utf8_lossy(&bounded("reader", move || reader.join()).unwrap()).into_owned();
     assert!(got.contains("33 77"), "child saw: {got:?}");
     assert_eq!(report.stdin.relayed, 3);
     let err = resizer
@@ -88,13 +90,13 @@ fn lingering_pty_holder_is_cut_after_the_grace() {
     let mut slave_file = std::fs::File::from(slave);
     slave_file.write_all(b"hello").unwrap();
     relay.process_exited();
-    let report = relay.wait();
+    let report = bounded("relay wait", || relay.wait());
     assert_eq!(
         report.end,
         RelayEnd::Cut {
             grace: Duration::from_millis(200)
         }
     );
-    assert_eq!(reader.join().unwrap(), b"hello");
+    assert_eq!(bounded("reader", move || reader.join()).unwrap(), b"hello");
     drop(slave_file);
 }

@@ -4,10 +4,36 @@
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use stdio::RelayConfig;
+
+/// The wall-clock bound of every wait the tests make on a relay or a reader: far above any
+/// drain grace or peer-close bound the tests configure (at most a few seconds).
+pub const WAIT_BOUND: Duration = Duration::from_secs(60);
+
+/// Runs `f` (a wait on a relay, or the join of a reader) under [`WAIT_BOUND`]. Still blocked
+/// after the bound, it ends the whole test binary with a failure that says which wait hung: a
+/// relay that never ends is the failure rule 2 forbids, and without this bound it would hang
+/// the binary until an outer timeout noticed.
+pub fn bounded<T: Send>(what: &str, f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::channel();
+        s.spawn(move || {
+            let _ = tx.send(f());
+        });
+        match rx.recv_timeout(WAIT_BOUND) {
+            Ok(v) => v,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                eprintln!("{what} did not return within {WAIT_BOUND:?}: hung; failing the run");
+                std::process::exit(101);
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
+        }
+    })
+}
 
 /// A connected unix stream socket pair: (the relay's end, the test's end).
 pub fn socketpair() -> (OwnedFd, UnixStream) {
