@@ -408,3 +408,44 @@ fn connection_flags_are_restored_after_the_relay() {
     drop(callers_copy);
     bounded("reader", move || reader.join()).unwrap();
 }
+
+/// A child that inherited stdout and never stops writing (`yes`): after the process exits and
+/// the grace runs out, the relay is cut and ends — it delivers what was readable at the cut,
+/// then stops, however fast the child keeps writing.
+#[test]
+fn a_child_writing_for_ever_past_the_grace_still_ends_the_relay() {
+    let grace = Duration::from_millis(300);
+    let (out, out_peer) = socketpair();
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(out),
+            stderr: None,
+        },
+        config(300),
+    )
+    .unwrap();
+    let reader = collect(out_peer);
+    let mut cmd = Command::new("/bin/busybox");
+    cmd.args(["sh", "-c", "yes 2>/dev/null & echo $! >&2"])
+        .stdin(Stdio::from(child.stdin))
+        .stdout(Stdio::from(child.stdout))
+        .stderr(Stdio::piped());
+    let mut proc = cmd.spawn().unwrap();
+    drop(cmd);
+    let mut writer = String::new();
+    proc.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut writer)
+        .unwrap();
+    proc.wait().unwrap();
+    relay.process_exited();
+    let report = bounded("relay wait", || relay.wait());
+    let pid: i32 = writer.trim().parse().expect("writer pid");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL).unwrap();
+    assert_eq!(report.end, RelayEnd::Cut { grace });
+    let got = bounded("reader", move || reader.join()).unwrap();
+    assert_eq!(got.len() as u64, report.stdout.relayed);
+    assert!(got.chunks(2).all(|c| c == b"y\n" || c == b"y"));
+}
