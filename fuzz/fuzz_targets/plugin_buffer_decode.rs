@@ -5,20 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use plugin::host::decode::{answer, call_error};
-use runtime_api::{ContainerState, ProcessInfo, RelayReport};
 
-fuzz_target!(|data: &[u8]| {
-    let status = data.first().copied().map_or(0, u32::from);
-    let e = call_error("fuzz", "wait", status, data);
-    if serde_json::from_slice::<runtime_api::Error>(data).is_err() {
-        assert!(e.message().contains("\"fuzz\" failed in wait"));
-    }
-    let _ = answer::<ContainerState>("fuzz", "state", data);
-    let _ = answer::<Vec<ContainerState>>("fuzz", "list_container_states", data);
-    let _ = answer::<Vec<ProcessInfo>>("fuzz", "running_processes", data);
-    let _ = answer::<Option<RelayReport>>("fuzz", "relay_report", data);
-    if let Err(e) = answer::<serde_json::Value>("fuzz", "extension", data) {
-        assert!(e.to_string().contains("fuzz"));
-    }
-});
+include!("../checks/plugin_buffer_decode.rs");
+
+fuzz_target!(|data: &[u8]| check(data));

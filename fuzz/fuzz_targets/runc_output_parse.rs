@@ -3,21 +3,8 @@
 //! `list` comes back sorted by id.
 #![no_main]
 
-use backend_runc::parsers::{classify, last_error_message, parse_list, parse_ps, parse_state};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(state) = parse_state("fuzz-id", data) {
-        let _ = format!("{state:?}");
-    }
-    if let Ok(list) = parse_list(data) {
-        assert!(list.windows(2).all(|w| w[0].id <= w[1].id));
-    }
-    let _ = parse_ps("fuzz-id", data);
-    let log = String::from_utf8_lossy(data);
-    if let Some(message) = last_error_message(&log) {
-        let _ = classify("kill", &message, Some(1));
-        let _ = classify("exec", &message, Some(255));
-    }
-    let _ = classify("state", &log, None);
-});
+include!("../checks/runc_output_parse.rs");
+
+fuzz_target!(|data: &[u8]| check(data));

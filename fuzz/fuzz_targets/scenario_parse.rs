@@ -3,21 +3,8 @@
 //! (`quote_bytes`) always splits back into the same bytes.
 #![no_main]
 
-use std::path::Path;
-
 use libfuzzer_sys::fuzz_target;
-use rtctl::scenario::lex::{quote_bytes, split_words};
-use rtctl::scenario::parse::parse;
 
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    match parse(Path::new("/fuzz/input.scenario"), &text) {
-        Ok(s) => assert!(!s.steps.is_empty()),
-        Err(e) => assert!(e.line >= 1 && e.line <= text.lines().count().max(1)),
-    }
-    let quoted = quote_bytes(data);
-    let words = split_words(&quoted).expect("quote_bytes output always splits");
-    assert_eq!(words.len(), 1);
-    assert_eq!(words[0].bytes, data);
-    assert!(words[0].quoted);
-});
+include!("../checks/scenario_parse.rs");
+
+fuzz_target!(|data: &[u8]| check(data));

@@ -2,16 +2,8 @@
 //! a parsed script or an `Unsupported` refusal, never a panic; parsing is deterministic.
 #![no_main]
 
-use backend_sim::shell::{parse_argv, parse_script};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    let first = parse_script(&text).map(|s| format!("{s:?}")).map_err(|e| e.to_string());
-    let again = parse_script(&text).map(|s| format!("{s:?}")).map_err(|e| e.to_string());
-    assert_eq!(first, again);
-    // The same bytes as an argv: NUL-separated words (`sh`, `-c`, script... or a program).
-    let argv: Vec<String> = text.split('\0').map(str::to_string).collect();
-    let _ = parse_argv(&argv);
-    let _ = parse_argv(&["sh".to_string(), "-c".to_string(), text.into_owned()]);
-});
+include!("../checks/sim_shell_parse.rs");
+
+fuzz_target!(|data: &[u8]| check(data));
