@@ -14,7 +14,11 @@ fn replay(target: &'static str, check: fn(&[u8])) {
         .map(|e| e.expect("corpus entry").path())
         .collect();
     inputs.sort();
-    assert!(inputs.len() >= 100, "{target}: only {} inputs", inputs.len());
+    assert!(
+        inputs.len() >= 100,
+        "{target}: only {} inputs",
+        inputs.len()
+    );
     let (tx, rx) = std::sync::mpsc::channel();
     let count = inputs.len();
     std::thread::spawn(move || {

@@ -1,8 +1,8 @@
 // The check of fuzz target `scenario_parse`, shared by the target (`fuzz_targets/scenario_parse.rs`)
 // and by the stable replay of its committed corpus in the test suite: one source for both.
-use std::path::Path;
 use rtctl::scenario::lex::{quote_bytes, split_words};
 use rtctl::scenario::parse::parse;
+use std::path::Path;
 
 /// The scenario file parser (`rtctl::scenario::parse`): any text gives a scenario or one
 /// error naming a line within the text, never a panic; and the quoting rtctl prints

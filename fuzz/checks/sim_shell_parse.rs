@@ -7,8 +7,12 @@ use backend_sim::shell::{parse_argv, parse_script};
 /// Panics when the property does not hold for `data`.
 pub fn check(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let first = parse_script(&text).map(|s| format!("{s:?}")).map_err(|e| e.to_string());
-    let again = parse_script(&text).map(|s| format!("{s:?}")).map_err(|e| e.to_string());
+    let first = parse_script(&text)
+        .map(|s| format!("{s:?}"))
+        .map_err(|e| e.to_string());
+    let again = parse_script(&text)
+        .map(|s| format!("{s:?}"))
+        .map_err(|e| e.to_string());
     assert_eq!(first, again);
     // The same bytes as an argv: NUL-separated words (`sh`, `-c`, script... or a program).
     let argv: Vec<String> = text.split('\0').map(str::to_string).collect();
