@@ -1,11 +1,12 @@
 //! The suite's side of a process's connections: pipes and sockets whose far ends are handed to
-//! the runtime, drained here by one reader thread each (pooled: [`crate::pool`]).
+//! the runtime, drained here by one reader thread each.
 
 use std::io::{self, Read};
 use std::net::Shutdown;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
+use std::thread;
 use std::time::Duration;
 
 use nix::fcntl::OFlag;
@@ -40,12 +41,15 @@ fn spawn_reader<R: Read + Send + 'static>(
     after: impl FnOnce(R) + Send + 'static,
 ) -> Drain {
     let (tx, rx) = mpsc::channel();
-    crate::pool::run("suite-drain", move || {
-        let mut bytes = Vec::new();
-        let error = r.read_to_end(&mut bytes).err().map(|e| e.to_string());
-        after(r);
-        let _ = tx.send(Collected { bytes, error });
-    });
+    thread::Builder::new()
+        .name("suite-drain".into())
+        .spawn(move || {
+            let mut bytes = Vec::new();
+            let error = r.read_to_end(&mut bytes).err().map(|e| e.to_string());
+            after(r);
+            let _ = tx.send(Collected { bytes, error });
+        })
+        .expect("spawning a reader thread");
     Drain { done: rx }
 }
 

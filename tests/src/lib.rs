@@ -28,7 +28,6 @@ pub mod connection;
 pub mod differential;
 pub mod inspect;
 pub mod model;
-pub mod pool;
 pub mod properties;
 pub mod replay;
 pub mod runner;

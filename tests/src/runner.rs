@@ -707,9 +707,12 @@ fn wait_one(
     };
     rec.procs[p].wait_called_at = inspector.map(|i| i.now());
     let (tx, rx) = mpsc::channel();
-    crate::pool::run("suite-wait", move || {
-        let _ = tx.send(proc.wait().map_err(|e| e.kind()));
-    });
+    thread::Builder::new()
+        .name("suite-wait".into())
+        .spawn(move || {
+            let _ = tx.send(proc.wait().map_err(|e| e.kind()));
+        })
+        .expect("spawning a wait thread");
     let status = rx.recv_timeout(opts.wait_bound).ok();
     rec.log(Call::Wait { name }, status.and_then(Result::err));
     let r = &mut rec.procs[p];
