@@ -12,6 +12,10 @@
 #   runc   backend-runc's container and reaper (src/container.rs, src/reaper.rs), tested by
 #          backend-runc's tests (real runc containers: run as root with runc installed)
 #   stdio  stdio's drain and streams (src/drain.rs, src/stream.rs), tested by stdio's tests
+#   runc-rule1  the rule 1 part of the runc group (96 of its 266 mutants: wait_init and what it
+#          calls, kill_started, and the reaper's claim and reap decisions), tested by the
+#          backend-runc test binaries guest, runc, recovery, fd_limit and fidelity (not run by
+#          default: `scripts/mutants.sh runc-rule1`)
 #
 # Results go to mutants.out/<group>/ (outcomes.json, caught.txt, missed.txt, timeout.txt).
 # Every missed mutant must be caught by a new test or listed, with the reason it is
@@ -36,6 +40,11 @@ for g in "${groups[@]}"; do
         --test-package backend-sim || true ;;
     runc) cargo mutants "${common[@]}" -o "$out" --file backend-runc/src/container.rs \
         --file backend-runc/src/reaper.rs --test-package backend-runc || true ;;
+    runc-rule1) RTL_REQUIRE_RUNC=1 cargo mutants "${common[@]}" -o "$out" \
+        --file backend-runc/src/container.rs --file backend-runc/src/reaper.rs \
+        --re '(Shared::(kill_started|init_has_exited|ps|kill_all|kill_siblings|reap_until_gone|wait_init)|ClaimSet::(covers|refresh|forget)|Reaper::(reap_orphans|claim_daemons|kill_and_reap)|Claim::(add_session|add_pids|add_cgroup_of|covers|reap_namespace_zombies_of))\b' \
+        --test-package backend-runc \
+        -- --test guest --test runc --test recovery --test fd_limit --test fidelity || true ;;
     stdio) cargo mutants "${common[@]}" -o "$out" --file stdio/src/drain.rs \
         --file stdio/src/stream.rs --test-package stdio || true ;;
     *) echo "unknown group $g" >&2; exit 2 ;;

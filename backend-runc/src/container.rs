@@ -480,7 +480,7 @@ impl Container for RuncContainer {
         // The process runs: give back the reserve so that the pid file and the pidfd can be
         // opened even if the host is at its descriptor limit.
         reserve.release();
-        let pid = match read_pid(&pid_file) {
+        let pid = match read_pid_at_fd_limit(&pid_file) {
             Ok(pid) => pid,
             Err(e) => {
                 tracing::error!(error = %e, "exec started but its pid file is unreadable; the process cannot be tracked");
@@ -618,5 +618,28 @@ impl Container for RuncContainer {
             ChildIo::Capture { stdin: Some(json) },
         )?;
         Ok(())
+    }
+}
+
+/// How long an exec keeps retrying to read its pid file while the process is out of
+/// descriptors (`EMFILE`/`ENFILE`).
+const PID_FILE_FD_LIMIT_BOUND: Duration = Duration::from_secs(2);
+
+/// Reads an exec's pid file. The two descriptors reserved for it are given back just before,
+/// but another thread of the host (or our reaper's `/proc` scan) can take them first; those
+/// are transient, so a read refused for lack of descriptors is retried for at most
+/// [`PID_FILE_FD_LIMIT_BOUND`]. Without the pid, the started process could not be killed.
+fn read_pid_at_fd_limit(pid_file: &std::path::Path) -> std::io::Result<i32> {
+    let deadline = Instant::now() + PID_FILE_FD_LIMIT_BOUND;
+    loop {
+        match read_pid(pid_file) {
+            Err(e)
+                if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
     }
 }

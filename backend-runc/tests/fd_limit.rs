@@ -56,8 +56,14 @@ fn exec_at_the_descriptor_limit_leaves_no_untracked_process() {
             // Tracked: the layer knows its pid and will collect its exit.
             assert_eq!(p.pid(), pid);
             c.kill(Signal::KILL).unwrap();
-            assert_eq!(c.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
-            assert_eq!(p.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+            assert_eq!(
+                c.wait_bounded().unwrap(),
+                ExitStatus::Signaled(Signal::KILL)
+            );
+            assert_eq!(
+                p.wait_bounded().unwrap(),
+                ExitStatus::Signaled(Signal::KILL)
+            );
             p.delete().unwrap();
         }
         Err(e) => {
@@ -72,7 +78,7 @@ fn exec_at_the_descriptor_limit_leaves_no_untracked_process() {
                 proc_state(pid)
             );
             c.kill(Signal::KILL).unwrap();
-            c.wait().unwrap();
+            c.wait_bounded().unwrap();
         }
     }
     c.delete().unwrap();

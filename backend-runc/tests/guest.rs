@@ -74,7 +74,7 @@ fn sleeper(
 
 fn finish(c: Box<dyn runtime_api::Container>) {
     if c.kill(Signal::KILL).is_ok() {
-        c.wait().unwrap();
+        c.wait_bounded().unwrap();
     }
     c.delete().unwrap();
 }
@@ -126,7 +126,7 @@ fn host_setsid_child_on_a_reused_exec_pid_keeps_its_status() {
             .exec(&exec_process(&["true"], false), StdioSet::none())
             .unwrap();
         let pid = p.pid();
-        assert_eq!(p.wait().unwrap(), ExitStatus::Exited(0));
+        assert_eq!(p.wait_bounded().unwrap(), ExitStatus::Exited(0));
         p.delete().unwrap();
         poll_until("the exec's pid to be free", Duration::from_secs(5), || {
             !exists(pid)
@@ -205,7 +205,7 @@ fn host_child_on_a_pid_freed_during_rule1_keeps_its_status() {
     let c = std::sync::Arc::new(c);
     let waiter = {
         let c = c.clone();
-        std::thread::spawn(move || c.wait().unwrap())
+        std::thread::spawn(move || c.wait_bounded().unwrap())
     };
     drop(stdin_w);
     poll_until("kill --all", Duration::from_secs(10), || marker.exists());
@@ -226,7 +226,10 @@ fn host_child_on_a_pid_freed_during_rule1_keeps_its_status() {
         .expect("the host child's exit status was taken by the layer");
     assert_eq!(st.code(), Some(7));
     assert_eq!(waiter.join().unwrap(), ExitStatus::Exited(5));
-    assert_eq!(p.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(
+        p.wait_bounded().unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
     p.delete().unwrap();
     c.delete().unwrap();
 }
@@ -280,7 +283,7 @@ fn rule1_forks_during_the_kill_leave_no_zombie() {
         pids_in(&log).len() >= 5
     });
     drop(stdin_w);
-    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(5));
+    assert_eq!(c.wait_bounded().unwrap(), ExitStatus::Exited(5));
     let forked = pids_in(&log);
     let left: Vec<(i32, Option<char>)> = forked
         .iter()
@@ -299,7 +302,10 @@ fn rule1_forks_during_the_kill_leave_no_zombie() {
         listed.lines().count() <= 1,
         "the cgroup is not empty: {listed}"
     );
-    assert_eq!(p.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(
+        p.wait_bounded().unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
     p.delete().unwrap();
     c.delete().unwrap();
 }
@@ -362,7 +368,7 @@ fn rule1_failing_ps_does_not_end_wait_early() {
     });
     std::fs::write(&armed, b"").unwrap();
     drop(stdin_w);
-    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(5));
+    assert_eq!(c.wait_bounded().unwrap(), ExitStatus::Exited(5));
     assert!(
         pids_in(&count).is_empty() && count.exists(),
         "ps never failed"
@@ -374,7 +380,10 @@ fn rule1_failing_ps_does_not_end_wait_early() {
             proc_state(*pid)
         );
     }
-    assert_eq!(p.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(
+        p.wait_bounded().unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
     p.delete().unwrap();
     c.delete().unwrap();
 }
@@ -413,7 +422,7 @@ fn daemon_in_a_shared_pid_namespace_leaves_no_zombie() {
             StdioSet::none(),
         )
         .unwrap();
-    assert_eq!(p.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(p.wait_bounded().unwrap(), ExitStatus::Exited(0));
     p.delete().unwrap();
     let daemons = pids_in(&pids);
     assert_eq!(daemons.len(), 2);
@@ -427,7 +436,10 @@ fn daemon_in_a_shared_pid_namespace_leaves_no_zombie() {
     });
     std::thread::sleep(scans(3));
     c.kill(Signal::KILL).unwrap();
-    assert_eq!(c.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(
+        c.wait_bounded().unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
     for d in &daemons {
         assert!(
             !exists(*d),
@@ -436,6 +448,38 @@ fn daemon_in_a_shared_pid_namespace_leaves_no_zombie() {
         );
     }
     c.delete().unwrap();
+}
+
+/// An exec's child that exits before the exec does (its parent, `exec sleep`, never reaps it) is
+/// reparented to the layer as a zombie: it was never a live child of ours, so it is not claimed
+/// as a daemon of the container; only the exec's session claim covers it. It is reaped while
+/// the container runs, not left a zombie of the host for good.
+#[test]
+fn exec_child_that_exited_first_is_reaped_while_the_container_runs() {
+    if !require_runc_or_skip("exec_child_that_exited_first_is_reaped_while_the_container_runs") {
+        return;
+    }
+    let w = World::new("early-orphan");
+    let (b, c) = sleeper(&w, 1, PidNamespace::Host);
+    let p = c
+        .exec(
+            &exec_process(
+                &["sh", "-c", "true & echo $! > /tmp/bg; exec sleep 1"],
+                false,
+            ),
+            StdioSet::none(),
+        )
+        .unwrap();
+    assert_eq!(p.wait_bounded().unwrap(), ExitStatus::Exited(0));
+    let bg = pids_in(&b.path().join("rootfs/tmp/bg"));
+    assert_eq!(bg.len(), 1);
+    poll_until(
+        "the exec's child that exited first to be reaped",
+        Duration::from_secs(10),
+        || !exists(bg[0]),
+    );
+    p.delete().unwrap();
+    finish(c);
 }
 
 /// A wrapper that runs the real runc and, for the command `cmd` (`create` or `exec`), copies
@@ -517,6 +561,87 @@ fn exec_timing_out_after_the_process_started_leaves_no_process() {
     finish(c);
 }
 
+/// The processes (alive or zombies) whose session is `sid`, with their states.
+fn session_members(sid: i32) -> Vec<(i32, Option<char>)> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let rest = &s[s.rfind(')')? + 2..];
+                    rest.split_whitespace().nth(3)?.parse::<i32>().ok()
+                })
+                == Some(sid)
+        })
+        .map(|p| (p, proc_state(p)))
+        .collect()
+}
+
+/// `runc exec` timing out after the process started, with a process of its session that only
+/// its parent (not the layer) can reap: the exec's `sh` forks `sh`, which forks `sleep 1000`
+/// (in the exec's session) and then calls `setsid()` and becomes `sleep 6`. Killing the session
+/// makes `sleep 1000` a zombie of that `sleep 6`, until it ends (6 s after the start) and the
+/// zombie is reparented: to the layer (a shared pid namespace), or to the container's init (its
+/// own pid namespace; the init is a shell, which reaps it). The failed `exec` returns once every
+/// process of the session is gone and reaped (the layer waits up to 10 s for that): nothing of
+/// it is left, alive or a zombie, when the error comes.
+fn exec_timing_out_waits_for_the_rest_of_its_session(name: &str, ns: PidNamespace) {
+    let w0 = World::new(name);
+    let (wrapper, started) = hang_after(&w0, "exec");
+    let w = world_with_runc(&w0, name, &wrapper, 3000);
+    let bundle = BundleBuilder::new(&["sh", "-c", "while true; do sleep 1; done"])
+        .pid_namespace(ns)
+        .build()
+        .unwrap();
+    let c =
+        w.rt.create_container("sb", &w.id(1), bundle.path(), StdioSet::none())
+            .unwrap();
+    c.start().unwrap();
+    let e = c
+        .exec(
+            &exec_process(
+                &[
+                    "sh",
+                    "-c",
+                    "sh -c 'sleep 1000 & exec busybox setsid sleep 6' & exec sleep 1001",
+                ],
+                false,
+            ),
+            StdioSet::none(),
+        )
+        .failed();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    let pid = pids_in(&started);
+    assert_eq!(pid.len(), 1, "runc exec did not start the process");
+    let left = session_members(pid[0]);
+    assert!(
+        left.is_empty(),
+        "the timed-out exec returned with processes of its session left: {left:?}"
+    );
+    finish(c);
+}
+
+#[test]
+fn exec_timing_out_waits_for_the_rest_of_its_session_shared_pid_namespace() {
+    if !require_runc_or_skip(
+        "exec_timing_out_waits_for_the_rest_of_its_session_shared_pid_namespace",
+    ) {
+        return;
+    }
+    exec_timing_out_waits_for_the_rest_of_its_session("exec-hang-host", PidNamespace::Host);
+}
+
+#[test]
+fn exec_timing_out_waits_for_the_rest_of_its_session_own_pid_namespace() {
+    if !require_runc_or_skip("exec_timing_out_waits_for_the_rest_of_its_session_own_pid_namespace")
+    {
+        return;
+    }
+    exec_timing_out_waits_for_the_rest_of_its_session("exec-hang-own", PidNamespace::Own);
+}
+
 /// Issue 10 item 7: an exec `Process` dropped without `wait` stayed in the container's list,
 /// and its relay never learnt the process exited: a background child holding its stdout kept
 /// the host's connection open for good (until the container went).
@@ -578,9 +703,15 @@ fn kill_reaches_init_only_also_on_a_runc_that_kills_the_cgroup() {
         "kill(KILL) reached the exec {exec_pid} too (state {:?})",
         proc_state(exec_pid)
     );
-    assert_eq!(c.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(
+        c.wait_bounded().unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
     assert!(!exists(exec_pid));
-    assert_eq!(p.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(
+        p.wait_bounded().unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
     p.delete().unwrap();
     c.delete().unwrap();
 }

@@ -68,11 +68,14 @@ fn lifecycle(w: &World, n: u32, own: &testkit::Bundle, host: &testkit::Bundle) {
             stdio2,
         )
         .unwrap();
-    assert_eq!(p.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(p.wait_bounded().unwrap(), ExitStatus::Exited(0));
     assert_eq!(out2.bytes(), b"ping");
     p.delete().unwrap();
     c.kill(Signal::KILL).unwrap();
-    assert_eq!(c.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(
+        c.wait_bounded().unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
     c.delete().unwrap();
     assert_eq!(out.bytes(), b"hi\n");
     assert!(err.bytes().is_empty());
@@ -125,7 +128,7 @@ fn hundred_lifecycles_leave_nothing_behind() {
             .unwrap();
     stopped.start().unwrap();
     stopped.kill(Signal::KILL).unwrap();
-    stopped.wait().unwrap();
+    stopped.wait_bounded().unwrap();
     let before = settled(&w);
     for n in 0..10 {
         let (stdio, out, err) = collect(Some(source(b"x".to_vec())));
@@ -169,7 +172,7 @@ fn hundred_lifecycles_leave_nothing_behind() {
     };
     assert_eq!(after, before, "after failed operations");
     running.kill(Signal::KILL).unwrap();
-    running.wait().unwrap();
+    running.wait_bounded().unwrap();
     running.delete().unwrap();
     stopped.delete().unwrap();
     assert!(w.state_entries().is_empty(), "{:?}", w.state_entries());

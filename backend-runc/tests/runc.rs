@@ -28,9 +28,9 @@ fn lifecycle_exit_codes_and_signals() {
     assert_eq!(c.state().unwrap().status, Status::Created);
     assert!(c.state().unwrap().created.is_some());
     c.start().unwrap();
-    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(3));
+    assert_eq!(c.wait_bounded().unwrap(), ExitStatus::Exited(3));
     assert_eq!(
-        c.wait().unwrap(),
+        c.wait_bounded().unwrap(),
         ExitStatus::Exited(3),
         "wait is idempotent"
     );
@@ -49,7 +49,7 @@ fn lifecycle_exit_codes_and_signals() {
     c.start().unwrap();
     assert_eq!(c.state().unwrap().status, Status::Running);
     c.kill(Signal::KILL).unwrap();
-    let st = c.wait().unwrap();
+    let st = c.wait_bounded().unwrap();
     assert_eq!(st, ExitStatus::Signaled(Signal::KILL));
     assert_eq!(st.code(), 137);
     assert_eq!(c.kill(Signal::TERM).failed().kind(), ErrorKind::NotRunning);
@@ -78,7 +78,7 @@ fn sleeper(
 /// Kills init, waits and deletes; checks the state directory is gone.
 fn finish(w: &World, c: Box<dyn runtime_api::Container>) {
     if c.kill(Signal::KILL).is_ok() {
-        c.wait().unwrap();
+        c.wait_bounded().unwrap();
     }
     c.delete().unwrap();
     let id = c.id().to_string();
@@ -101,7 +101,7 @@ fn exec_round_trips_stdio_and_shared_scripts() {
             stdio,
         )
         .unwrap();
-    assert_eq!(p.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(p.wait_bounded().unwrap(), ExitStatus::Exited(0));
     assert_eq!(out.bytes(), payload);
     assert_eq!(err.bytes(), payload);
     let report = p.relay_report().unwrap();
@@ -114,7 +114,7 @@ fn exec_round_trips_stdio_and_shared_scripts() {
         let (stdio, out, err) = collect(Some(source(s.stdin.clone())));
         let args = s.args_str();
         let p = c.exec(&exec_process(&args, false), stdio).unwrap();
-        let st = p.wait().unwrap();
+        let st = p.wait_bounded().unwrap();
         assert_eq!(st.code(), s.exit_code, "script {}", s.name);
         assert_eq!(out.bytes(), s.stdout, "stdout of script {}", s.name);
         let err = err.bytes();
@@ -156,7 +156,7 @@ fn tty_exec_sees_resize() {
     .unwrap();
     stdin_w.write_all(b"go\n").unwrap();
     drop(stdin_w);
-    assert_eq!(p.wait().unwrap(), ExitStatus::Exited(4));
+    assert_eq!(p.wait_bounded().unwrap(), ExitStatus::Exited(4));
     let text = String::from_utf8_lossy(&sink.bytes()).into_owned();
     assert!(text.contains("33 101"), "{text:?}");
     assert_eq!(
@@ -252,7 +252,10 @@ fn process_listings_show_zombies_and_who_created_them() {
     let zombie = all.iter().find(|x| x.is_zombie).unwrap();
     assert!(!zombie.created_by_runtime);
     finish(&w, c);
-    assert_eq!(p.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(
+        p.wait_bounded().unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
 }
 
 #[test]
@@ -312,7 +315,7 @@ fn errors_have_kinds_and_leave_nothing_behind() {
         .exec(&exec_process(&["true"], false), StdioSet::none())
         .failed();
     assert_eq!(e.kind(), ErrorKind::NotRunning, "{e}");
-    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(c.wait_bounded().unwrap(), ExitStatus::Exited(0));
     let e = c
         .exec(&exec_process(&["true"], false), StdioSet::none())
         .failed();
@@ -327,7 +330,7 @@ fn errors_have_kinds_and_leave_nothing_behind() {
     assert_eq!(d.state().failed().kind(), ErrorKind::NotFound);
     assert!(!d.exists().unwrap());
     assert_eq!(d.pause().failed().kind(), ErrorKind::NotFound);
-    d.wait().unwrap();
+    d.wait_bounded().unwrap();
     let _ = d.delete();
 
     // Bad ids are refused before any directory exists.
@@ -626,7 +629,7 @@ fn rule1_init_exit_kills_siblings_without_own_pid_namespace() {
         },
     );
     drop(stdin_w); // init reads end-of-file and exits
-    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(5));
+    assert_eq!(c.wait_bounded().unwrap(), ExitStatus::Exited(5));
     for pid in &siblings {
         assert!(
             !exists(*pid),
@@ -635,7 +638,10 @@ fn rule1_init_exit_kills_siblings_without_own_pid_namespace() {
         );
     }
     // The exec's exit was collected before init's wait returned.
-    assert_eq!(p.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(
+        p.wait_bounded().unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
     assert!(esink.bytes().is_empty());
     assert_eq!(
         c.exec(&exec_process(&["true"], false), StdioSet::none())
@@ -750,7 +756,7 @@ fn rule1_own_pid_namespace_gets_no_kill_all() {
     c.start().unwrap();
     let (p, siblings) = exec_sleepers(c.as_ref(), StdioSet::none());
     drop(stdin_w);
-    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(c.wait_bounded().unwrap(), ExitStatus::Exited(0));
     for pid in &siblings {
         assert!(
             !exists(*pid),
@@ -758,7 +764,10 @@ fn rule1_own_pid_namespace_gets_no_kill_all() {
             proc_state(*pid)
         );
     }
-    assert_eq!(p.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+    assert_eq!(
+        p.wait_bounded().unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
     c.delete().unwrap();
     let log = std::fs::read_to_string(&calls).unwrap();
     assert!(
@@ -798,19 +807,22 @@ fn rule1_shared_cgroup_own_pid_namespaces_survive_each_other() {
             .unwrap();
     b.start().unwrap();
     drop(stdin_w);
-    assert_eq!(a.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(a.wait_bounded().unwrap(), ExitStatus::Exited(0));
     // b survived a's init exit (rule 1) ...
     assert_eq!(b.state().unwrap().status, Status::Running);
     assert!(exists(b.pid()) && proc_state(b.pid()) != Some('Z'));
     let p = b
         .exec(&exec_process(&["true"], false), StdioSet::none())
         .unwrap();
-    assert_eq!(p.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(p.wait_bounded().unwrap(), ExitStatus::Exited(0));
     a.delete().unwrap();
     if on_youki() {
         // ... but youki's `delete` SIGKILLs every process of the deleted container's cgroup
         // (libcgroups v1 `remove`), b's included: a property of youki, not of rule 1.
-        assert_eq!(b.wait().unwrap(), ExitStatus::Signaled(Signal::KILL));
+        assert_eq!(
+            b.wait_bounded().unwrap(),
+            ExitStatus::Signaled(Signal::KILL)
+        );
         b.delete().unwrap();
         return;
     }
@@ -834,7 +846,7 @@ fn rule2_init_output_of_10_mib_arrives_whole() {
         w.rt.create_container("sb", &w.id(1), bundle.path(), stdio)
             .unwrap();
     c.start().unwrap();
-    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(c.wait_bounded().unwrap(), ExitStatus::Exited(0));
     let report = c.relay_report().unwrap();
     assert!(!report.was_cut());
     assert_eq!(report.stdout.relayed, 10 << 20);
@@ -863,7 +875,7 @@ fn rule2_exec_with_lingering_child_is_cut_after_the_grace() {
             stdio,
         )
         .unwrap();
-    assert_eq!(p.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(p.wait_bounded().unwrap(), ExitStatus::Exited(0));
     assert!(t0.elapsed() >= Duration::from_millis(300));
     let report = p.relay_report().unwrap();
     assert_eq!(
@@ -915,7 +927,7 @@ fn tty_init_and_delete_of_a_created_container() {
     c.resize_console(ConsoleSize { rows: 21, cols: 77 })
         .unwrap();
     c.start().unwrap();
-    assert_eq!(c.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(c.wait_bounded().unwrap(), ExitStatus::Exited(0));
     c.delete().unwrap();
     let text = String::from_utf8_lossy(&sink.bytes()).into_owned();
     assert!(text.contains("21 77"), "{text:?}");
