@@ -16,6 +16,10 @@
 #          calls, kill_started, and the reaper's claim and reap decisions), tested by the
 #          backend-runc test binaries guest, runc, recovery, fd_limit and fidelity (not run by
 #          default: `scripts/mutants.sh runc-rule1`)
+#          WARNING: two `Reaper::kill_and_reap` mutants make the tests, run as root, SIGKILL
+#          every process of the machine with a lower pid than the test binary (seen
+#          2026-12-07). Run the runc groups only on a machine of their own, or in a pid
+#          namespace of their own (`unshare --pid --fork --mount-proc scripts/mutants.sh ...`).
 #
 # Results go to mutants.out/<group>/ (outcomes.json, caught.txt, missed.txt, timeout.txt).
 # Every missed mutant must be caught by a new test or listed, with the reason it is
