@@ -18,8 +18,8 @@ use crate::invocation::{ChildIo, Runc};
 use crate::io_setup::Prepared;
 use crate::process::{lock, ExecProcess, ProcCore};
 use crate::reaper::{Claim, ExitCell};
-use crate::reserve::FdReserve;
-use crate::statedir::{read_pid, StateDir};
+use crate::reserve::{read_small_file_in_helper, FdReserve};
+use crate::statedir::{parse_pid, read_pid, StateDir};
 use crate::{procfs, state};
 
 /// How long rule 1 waits for the killed processes of a container to be gone and reaped.
@@ -622,22 +622,40 @@ impl Container for RuncContainer {
 }
 
 /// How long an exec keeps retrying to read its pid file while the process is out of
-/// descriptors (`EMFILE`/`ENFILE`).
+/// descriptors (`EMFILE`/`ENFILE`) and no helper can read it (see [`read_pid_at_fd_limit`]).
 const PID_FILE_FD_LIMIT_BOUND: Duration = Duration::from_secs(2);
 
-/// Reads an exec's pid file. The two descriptors reserved for it are given back just before,
-/// but another thread of the host (or our reaper's `/proc` scan) can take them first; those
-/// are transient, so a read refused for lack of descriptors is retried for at most
-/// [`PID_FILE_FD_LIMIT_BOUND`]. Without the pid, the started process could not be killed.
+/// Reads an exec's pid file even when this process has no usable descriptor slot. The two
+/// descriptors reserved for it are given back just before, but they are no guarantee: another
+/// thread (the host's, or ours: a `/proc` scan, the reaper closing a pidfd late) can take them
+/// first, or a slot below them freed meanwhile leaves them above a lowered `RLIMIT_NOFILE`.
+/// So a read refused for lack of descriptors is done again by a helper with a descriptor
+/// table of its own ([`read_small_file_in_helper`]), which needs no slot of ours; only if no
+/// helper can be made is the plain read retried, for at most [`PID_FILE_FD_LIMIT_BOUND`].
+/// Without the pid, the started process could not be killed.
 fn read_pid_at_fd_limit(pid_file: &std::path::Path) -> std::io::Result<i32> {
     let deadline = Instant::now() + PID_FILE_FD_LIMIT_BOUND;
+    let out_of_fds =
+        |e: &std::io::Error| matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
     loop {
         match read_pid(pid_file) {
-            Err(e)
-                if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
-                    && Instant::now() < deadline =>
-            {
-                std::thread::sleep(Duration::from_millis(5));
+            Err(e) if out_of_fds(&e) => {
+                match read_small_file_in_helper(pid_file) {
+                    Ok(bytes) => {
+                        tracing::debug!("out of descriptors: the exec's pid file was read by a helper");
+                        return parse_pid(pid_file, &String::from_utf8_lossy(&bytes));
+                    }
+                    Err(he) if Instant::now() < deadline => {
+                        tracing::debug!(error = %he, "out of descriptors and no helper; retrying");
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(he) => {
+                        return Err(std::io::Error::new(
+                            e.kind(),
+                            format!("{e}; the helper that reads it without a descriptor of ours failed too: {he}"),
+                        ))
+                    }
+                }
             }
             other => return other,
         }

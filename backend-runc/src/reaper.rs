@@ -742,9 +742,12 @@ impl Reaper {
                 }
             }
         };
-        // Outside the lock: exit callbacks may end relays.
-        if let Some(w) = watch {
-            w.cell.set(status);
+        // Outside the lock: exit callbacks may end relays. The pidfd is closed first, so that
+        // a waiter resumes with it gone (a slot freed after it resumed could sit below the
+        // descriptors it reserves next).
+        if let Some(Watch { pidfd, cell, .. }) = watch {
+            drop(pidfd);
+            cell.set(status);
         }
     }
 }

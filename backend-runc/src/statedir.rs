@@ -163,7 +163,11 @@ fn ensure_base(base: &Path) -> io::Result<()> {
 
 /// Reads a pid file runc wrote.
 pub(crate) fn read_pid(path: &Path) -> io::Result<i32> {
-    let text = fs::read_to_string(path)?;
+    parse_pid(path, &fs::read_to_string(path)?)
+}
+
+/// The pid in `text`, the content of the pid file at `path`.
+pub(crate) fn parse_pid(path: &Path, text: &str) -> io::Result<i32> {
     text.trim()
         .parse::<i32>()
         .ok()

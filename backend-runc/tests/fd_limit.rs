@@ -1,11 +1,13 @@
 //! Issue 10 item 5: `runc exec` succeeded, then reading its pid file or opening its pidfd
 //! failed because the host was at its descriptor limit (`EMFILE`): the process was left
 //! running, untracked. A wrapper runc lowers this process's `RLIMIT_NOFILE` (with `prlimit`)
-//! to its lowest free descriptor right after the real `runc exec` returns. A test binary of its
-//! own: the limit is process-wide.
+//! to its lowest free descriptor (or to 3, below every descriptor the layer holds, so that the
+//! descriptors it reserved are above the limit) right after the real `runc exec` returns. A
+//! test binary of its own, and its tests one at a time: the limit is process-wide.
 
 mod common;
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -13,11 +15,34 @@ use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use runtime_api::{ExitStatus, Signal, StdioSet};
 use testkit::{exec_process, require_runc_or_skip, BundleBuilder, PidNamespace};
 
+/// The limit is process-wide: one test at a time.
+static LIMIT: Mutex<()> = Mutex::new(());
+
 #[test]
 fn exec_at_the_descriptor_limit_leaves_no_untracked_process() {
     if !require_runc_or_skip("exec_at_the_descriptor_limit_leaves_no_untracked_process") {
         return;
     }
+    exec_with_lowered_limit("n=0; while [ -e /proc/$PPID/fd/$n ]; do n=$((n+1)); done");
+}
+
+/// The limit goes below the descriptors the layer reserved for the pid file (as when a slot
+/// below them was freed after they were taken): giving them back frees no usable slot, so only
+/// a read that needs no slot of ours finds the pid. Failed every run before the pid file was
+/// read by a helper with a descriptor table of its own.
+#[test]
+fn exec_with_no_usable_descriptor_slot_leaves_no_untracked_process() {
+    if !require_runc_or_skip("exec_with_no_usable_descriptor_slot_leaves_no_untracked_process") {
+        return;
+    }
+    exec_with_lowered_limit("n=3");
+}
+
+/// Runs an exec through a wrapper runc that, after the real `runc exec`, sets `n` with
+/// `set_n` (shell) and lowers this process's soft `RLIMIT_NOFILE` to it: the exec must either
+/// be tracked or leave nothing behind.
+fn exec_with_lowered_limit(set_n: &str) {
+    let _one = LIMIT.lock().unwrap_or_else(|e| e.into_inner());
     let w0 = World::new("emfile");
     let started = w0.tmp.path().join("started");
     let wrapper = w0.script(
@@ -26,7 +51,7 @@ fn exec_at_the_descriptor_limit_leaves_no_untracked_process() {
             "#!/bin/sh\ncase \"$*\" in *\" exec \"*) ;; *) exec runc \"$@\";; esac\n\
              runc \"$@\" || exit $?\n\
              prev=; for a in \"$@\"; do if [ \"$prev\" = --pid-file ]; then cat \"$a\" >> {s}; echo >> {s}; fi; prev=$a; done\n\
-             n=0; while [ -e /proc/$PPID/fd/$n ]; do n=$((n+1)); done\n\
+             {set_n}\n\
              prlimit --pid $PPID --nofile=$n:\n",
             s = started.display()
         ),
