@@ -92,7 +92,10 @@ impl Shared {
     }
 
     /// After a timed-out `runc exec`: kills and reaps the process it may have started (found
-    /// through the pid file), and claims its session for orphans.
+    /// through the pid file) and every process of its session (see [`Reaper::kill_and_reap`]),
+    /// which is claimed first so that its orphans are reaped.
+    ///
+    /// [`Reaper::kill_and_reap`]: crate::reaper::Reaper::kill_and_reap
     fn kill_started(&self, pid_file: &std::path::Path) {
         let Ok(pid) = read_pid(pid_file) else {
             return;
@@ -100,20 +103,12 @@ impl Shared {
         self.claim.add_session(pid);
         let reaper = self.claim.reaper();
         if reaper.kill_and_reap(pid, SIBLINGS_GONE_TIMEOUT) {
-            tracing::info!(exec.pid = pid, "killed the process of a timed-out exec");
+            tracing::info!(
+                exec.pid = pid,
+                "killed the process of a timed-out exec and its session"
+            );
         }
-        // Its children, killed with it, are orphans of its (claimed) session.
-        let deadline = Instant::now() + SIBLINGS_GONE_TIMEOUT;
-        loop {
-            reaper.reap_orphans();
-            let left = procfs::all_processes()
-                .iter()
-                .any(|s| s.session == pid && self.claim.covers(s));
-            if !left || Instant::now() >= deadline {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        reaper.reap_orphans();
     }
 
     fn exec_pids(&self) -> BTreeSet<i32> {
@@ -509,6 +504,7 @@ impl Container for RuncContainer {
             }
             Err(e) => {
                 pending.abandon();
+                sh.claim.add_session(pid);
                 reaper.kill_and_reap(pid, SIBLINGS_GONE_TIMEOUT);
                 cleanup();
                 return Err(sh.err(

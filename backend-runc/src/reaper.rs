@@ -299,6 +299,41 @@ fn has_zombie_child() -> bool {
     r == 0 && unsafe { info.si_pid() } != 0
 }
 
+/// SIGKILLs the process `listed` describes, if it is still that process (same pid, start time
+/// and session): through a pidfd, checked after it is opened, so a reused pid is never hit.
+/// Without a free descriptor for the pidfd, it falls back to `kill(2)` after the same check.
+fn kill_listed(listed: &procfs::Stat) {
+    let same = || {
+        procfs::stat(listed.pid)
+            .is_some_and(|now| now.start == listed.start && now.session == listed.session)
+    };
+    match pidfd_open(listed.pid) {
+        Ok(pidfd) => {
+            if same() {
+                // SAFETY: pidfd_send_signal takes a pidfd we own, a signal number, a null
+                // siginfo and flags.
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_pidfd_send_signal,
+                        pidfd.as_raw_fd(),
+                        libc::SIGKILL,
+                        std::ptr::null::<libc::siginfo_t>(),
+                        0,
+                    )
+                };
+            }
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+        Err(_) => {
+            if same() {
+                // SAFETY: kill takes integers; the process was just seen as `listed` (its
+                // session pinned by an unreaped leader of ours).
+                unsafe { libc::kill(listed.pid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
 fn decode_status(raw: i32) -> ExitStatus {
     if libc::WIFSIGNALED(raw) {
         ExitStatus::Signaled(Signal(libc::WTERMSIG(raw)))
@@ -435,40 +470,46 @@ impl Reaper {
     }
 
     /// Kills and reaps `pid`, a process runc started for a call that then failed (a time
-    /// limit, an unreadable pid file, `pidfd_open` failing), so that nothing is left behind.
-    /// Returns whether it is gone. Does nothing to a process that is not our child (a pid
-    /// file from elsewhere). Needs no free descriptor: while the process is our unreaped
-    /// child its pid is stable, so plain `kill(2)` and `waitpid` on it are safe.
+    /// limit, an unreadable pid file, `pidfd_open` failing), and every process of its session,
+    /// so that nothing is left behind. Returns whether it and its session are gone. Does
+    /// nothing to a process that is not our child (a pid file from elsewhere). The leader
+    /// needs no descriptor: while it is our unreaped child its pid is stable, so plain
+    /// `kill(2)` and `waitpid` on it are safe.
     ///
-    /// The processes of its session (children it forked already) are killed too: while it is
-    /// our unreaped child, its session id cannot name anyone else's session.
+    /// The session (children it forked, and theirs) is killed in rounds, as rule 1 kills a
+    /// cgroup: list the session, SIGKILL every member, reap the claimed orphans (the caller
+    /// claims the session first), until no member is left, alive or a zombie; bounded by
+    /// `timeout`. One listing is not enough: a member that forks between the listing and its
+    /// kill leaves a child nobody killed. The leader is reaped only after that, so that while
+    /// the rounds run its session id cannot name anyone else's session.
     pub(crate) fn kill_and_reap(&self, pid: i32, timeout: Duration) -> bool {
-        if let Some(st) = procfs::stat(pid) {
+        let deadline = Instant::now() + timeout;
+        let leader = procfs::stat(pid);
+        if let Some(st) = leader {
             if st.ppid != self.me {
                 tracing::warn!(pid, ppid = st.ppid, "not our child; left alone");
                 return false;
             }
-            if st.session == pid {
-                for s in procfs::all_processes() {
-                    if s.session == pid && s.pid != pid {
-                        // SAFETY: kill takes integers; the session is pinned by `pid`.
-                        unsafe { libc::kill(s.pid, libc::SIGKILL) };
-                    }
-                }
-            }
         }
-        if let Some(cell) = lock(&self.registry)
+        let watched = lock(&self.registry)
             .watched
             .get(&pid)
-            .map(|w| w.cell.clone())
-        {
-            // Already watched: the reaper thread collects it.
+            .map(|w| w.cell.clone());
+        if watched.is_some() {
             let _ = self.signal(pid, Signal::KILL);
-            return cell.wait_timeout(timeout).is_some();
+        } else {
+            // SAFETY: kill takes integers; `pid` is our unreaped child (or gone: ESRCH).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
         }
-        // SAFETY: kill takes integers; `pid` is our unreaped child (or gone: ESRCH).
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-        let deadline = Instant::now() + timeout;
+        let session_gone = match leader {
+            Some(st) if st.session == pid => self.kill_session(st, deadline),
+            _ => true,
+        };
+        if let Some(cell) = watched {
+            // The reaper thread collects it.
+            let left = deadline.saturating_duration_since(Instant::now());
+            return cell.wait_timeout(left).is_some() && session_gone;
+        }
         loop {
             let watched = lock(&self.registry)
                 .watched
@@ -476,18 +517,66 @@ impl Reaper {
                 .map(|w| w.cell.clone());
             if let Some(cell) = watched {
                 let left = deadline.saturating_duration_since(Instant::now());
-                return cell.wait_timeout(left).is_some();
+                return cell.wait_timeout(left).is_some() && session_gone;
             }
             match self.reap_pid(pid).0 {
                 Ok(Some(status)) => {
                     tracing::debug!(pid, %status, "killed and reaped after a failed call");
-                    return true;
+                    return session_gone;
                 }
                 Ok(None) => {}
-                Err(_) => return true, // not (or no longer) our child
+                Err(_) => return session_gone, // not (or no longer) our child
             }
             if Instant::now() >= deadline {
                 tracing::error!(pid, "a process of a failed call does not go away");
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// The rounds of [`kill_and_reap`](Self::kill_and_reap) over the session that `leader`
+    /// leads (killed already, not reaped by us). Returns whether the session emptied before
+    /// `deadline`.
+    ///
+    /// While the leader is still there (alive or a zombie, same start time) its session id is
+    /// pinned, so every process listed with it is of that session. If someone else reaped it
+    /// meanwhile (a scan that claimed it as a process of its container's cgroup), only the
+    /// members a claim covers (continuity, see [`Members`]) are killed. Each member is
+    /// signalled through a pidfd opened and then checked against the listing, so a pid reused
+    /// since the listing is never hit.
+    fn kill_session(&self, leader: procfs::Stat, deadline: Instant) -> bool {
+        let sid = leader.pid;
+        let mut rounds = 0u32;
+        loop {
+            rounds += 1;
+            let pinned = procfs::stat(sid).is_some_and(|s| s.start == leader.start);
+            let mut members: Vec<procfs::Stat> = procfs::all_processes()
+                .into_iter()
+                .filter(|s| s.session == sid && s.pid != sid)
+                .collect();
+            if !pinned {
+                let reg = lock(&self.registry);
+                members.retain(|s| reg.claims.values().any(|c| c.covers(s)));
+            }
+            if members.is_empty() {
+                tracing::debug!(sid, rounds, "the session of a failed call is gone");
+                return true;
+            }
+            for m in members.iter().filter(|m| !m.is_zombie()) {
+                kill_listed(m);
+            }
+            // Zombies reparented to us (a shared pid namespace); in a pid namespace of its
+            // own, the container's init reaps them.
+            self.reap_orphans();
+            if Instant::now() >= deadline {
+                let left: Vec<i32> = members.iter().map(|m| m.pid).collect();
+                tracing::error!(
+                    sid,
+                    rounds,
+                    ?left,
+                    "the session of a failed call does not go away"
+                );
                 return false;
             }
             std::thread::sleep(Duration::from_millis(2));

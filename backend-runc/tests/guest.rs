@@ -642,6 +642,70 @@ fn exec_timing_out_waits_for_the_rest_of_its_session_own_pid_namespace() {
     exec_timing_out_waits_for_the_rest_of_its_session("exec-hang-own", PidNamespace::Own);
 }
 
+/// `runc exec` timing out after the process started, with a process that keeps forking
+/// (`while true; do sleep 1000 & done`): the session was killed from one listing, so the
+/// `sleep`s forked between that listing and the shell's kill stayed alive (2 runs in 3). The
+/// failed `exec` must return with nothing of the session left, alive or a zombie.
+fn exec_timing_out_with_a_forking_process_leaves_nothing_of_its_session(
+    name: &str,
+    ns: PidNamespace,
+) {
+    let w0 = World::new(name);
+    let (wrapper, started) = hang_after(&w0, "exec");
+    let w = world_with_runc(&w0, name, &wrapper, 3000);
+    let bundle = BundleBuilder::new(&["sh", "-c", "while true; do sleep 1; done"])
+        .pid_namespace(ns)
+        .build()
+        .unwrap();
+    let c =
+        w.rt.create_container("sb", &w.id(1), bundle.path(), StdioSet::none())
+            .unwrap();
+    c.start().unwrap();
+    let e = c
+        .exec(
+            &exec_process(&["sh", "-c", "while true; do sleep 1000 & done"], false),
+            StdioSet::none(),
+        )
+        .failed();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    let pid = pids_in(&started);
+    assert_eq!(pid.len(), 1, "runc exec did not start the process");
+    let left = session_members(pid[0]);
+    assert!(
+        left.is_empty(),
+        "the timed-out exec returned with {} processes of its session left: {:?}",
+        left.len(),
+        &left[..left.len().min(10)]
+    );
+    finish(c);
+}
+
+#[test]
+fn exec_timing_out_with_a_forking_process_leaves_nothing_of_its_session_shared_pid_namespace() {
+    if !require_runc_or_skip(
+        "exec_timing_out_with_a_forking_process_leaves_nothing_of_its_session_shared_pid_namespace",
+    ) {
+        return;
+    }
+    exec_timing_out_with_a_forking_process_leaves_nothing_of_its_session(
+        "exec-fork-host",
+        PidNamespace::Host,
+    );
+}
+
+#[test]
+fn exec_timing_out_with_a_forking_process_leaves_nothing_of_its_session_own_pid_namespace() {
+    if !require_runc_or_skip(
+        "exec_timing_out_with_a_forking_process_leaves_nothing_of_its_session_own_pid_namespace",
+    ) {
+        return;
+    }
+    exec_timing_out_with_a_forking_process_leaves_nothing_of_its_session(
+        "exec-fork-own",
+        PidNamespace::Own,
+    );
+}
+
 /// Issue 10 item 7: an exec `Process` dropped without `wait` stayed in the container's list,
 /// and its relay never learnt the process exited: a background child holding its stdout kept
 /// the host's connection open for good (until the container went).
