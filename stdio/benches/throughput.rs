@@ -7,8 +7,10 @@
 //! from a writer thread to a reader thread; the rounds are interleaved and the best of
 //! `RTL_BENCH_ROUNDS` (default 5) is kept for each mode; `RTL_BENCH_MODES` picks rows (default
 //! `01234`). Target: relay >= 0.6x (a). The relay never changes the mode of the host's socket:
-//! on a blocking one it copies through user space with `send(MSG_DONTWAIT)` (splice would block
-//! a reactor thread), on a nonblocking one and into a pipe (reopened privately) it splices.
+//! on a nonblocking one and into a pipe (reopened privately) the reactor splices; on a blocking
+//! one (where a splice may wait for room) the reactor splices into the stream's stage pipe and
+//! an io_uring kernel worker splices from there into the socket (`offload.rs`), or, without
+//! io_uring, it copies through user space with `send(MSG_DONTWAIT)`.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -92,8 +94,8 @@ fn copy_loop(total: usize) -> Duration {
 }
 
 /// The relay: writer -> the relay's pipe -> reactor -> socket. `nonblocking`: the host's
-/// socket description is nonblocking (then the relay splices; on a blocking one it copies
-/// with `send(MSG_DONTWAIT)`, since it never changes the mode of the host's description).
+/// socket description is nonblocking (then the reactor splices; on a blocking one, which it
+/// never makes nonblocking, the splice into the socket runs on an io_uring kernel worker).
 fn relay(total: usize, nonblocking: bool) -> Duration {
     let (a, b) = UnixStream::pair().unwrap();
     a.set_nonblocking(nonblocking).unwrap();
@@ -186,7 +188,7 @@ fn main() {
     let names = [
         "(a) writer straight into the socket          ",
         "(b) 32 KiB read/write copy loop               ",
-        "relay, host socket blocking (send DONTWAIT)   ",
+        "relay, host socket blocking (io_uring splice) ",
         "relay, host socket nonblocking (splice)       ",
         "relay, host pipe (private description, splice)",
     ];

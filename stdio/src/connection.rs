@@ -25,10 +25,13 @@
 //!   nonblocking without touching a shared description nor reopen it.
 //!
 //! `splice(2)` does not honour `SPLICE_F_NONBLOCK` on the socket side: it blocks on a full
-//! socket whose description is blocking. So a pipe is spliced into a connection only when that
-//! cannot happen: into a pipe the relay reopened (its own nonblocking description), or into a
-//! socket whose description is nonblocking at the moment of the call (checked before every
-//! splice; the host chose that mode). Otherwise bytes go through user space with `send`.
+//! socket whose description is blocking. So the reactor splices into a connection only when
+//! that cannot happen: into a pipe the relay reopened (its own nonblocking description), or
+//! into a socket whose description is nonblocking at the moment of the call (checked before
+//! every splice; the host chose that mode). Into a socket whose description is blocking, the
+//! splice is run by a kernel worker of the reactor's io_uring, where waiting blocks nobody and
+//! can be cancelled (see `offload.rs` and `stage.rs`); where that is not possible, bytes go
+//! through user space with `send`.
 //!
 //! Only stream sockets can be half-closed (`shutdown(Write)`); see `sharing.rs` for when.
 

@@ -18,7 +18,7 @@ use runtime_api::{RelayEnd, RelayReport};
 use crate::config::RelayConfig;
 use crate::endpoint::Endpoints;
 use crate::handle::Outcome;
-use crate::reactor::Ctx;
+use crate::reactor::{Ctx, KEY_STREAM_BITS};
 use crate::stream::{Role, Step, Stream};
 
 /// What a task needs after being driven.
@@ -117,7 +117,15 @@ impl RelayTask {
             self.cut(ctx);
         }
         for stream in &mut self.outputs {
-            stream.on_timer(&mut self.endpoints, ctx.now);
+            stream.on_timer(&mut self.endpoints, ctx, self.id);
+        }
+    }
+
+    /// The io_uring request of one of this task's streams (named by `key`) completed.
+    pub(crate) fn offloaded(&mut self, key: u64, result: i32) {
+        let code = key & ((1 << KEY_STREAM_BITS) - 1);
+        if let Some(stream) = self.outputs.iter_mut().find(|s| s.role().code() == code) {
+            stream.offloaded(result, &mut self.endpoints);
         }
     }
 

@@ -161,6 +161,20 @@ impl Endpoints {
         }
     }
 
+    /// Stops or resumes the readiness events of `slot` (see [`Reactor::quiet`]).
+    pub(crate) fn quiet(&self, slot: Slot, quiet: bool) {
+        let e = self.get(slot);
+        if e.pollable {
+            self.reactor.quiet(e.fd.as_fd(), self.id, slot, quiet);
+        }
+    }
+
+    /// Whether `slot` holds a socket the host gave (used with `MSG_DONTWAIT`; its description
+    /// may be blocking).
+    pub(crate) fn is_host_socket(&self, slot: Slot) -> bool {
+        self.get(slot).io == Io::Socket
+    }
+
     /// Whether `slot` holds a description private to the relay (so splicing into it is safe).
     pub(crate) fn is_private(&self, slot: Slot) -> bool {
         self.get(slot).io == Io::Private

@@ -18,7 +18,10 @@
 //!   socket, which is half-closed once, after the last of them (see `connection.rs` and
 //!   `sharing.rs`);
 //! - relays cost no thread: all of them run on [`REACTOR_THREADS`] shared epoll threads
-//!   (see `reactor.rs`), with `splice(2)` from pipe to stream socket as the fast path.
+//!   (see `reactor.rs`), with `splice(2)` from pipe to stream socket as the fast path; into a
+//!   socket whose description the host keeps blocking, that splice runs on one of at most
+//!   [`OFFLOAD_WORKERS`] io_uring kernel workers per reactor (see `offload.rs`), so it may wait
+//!   for room without blocking a reactor, and is cancelled at the relay's deadlines.
 //!
 //! Entry points: [`PipeRelay`] (pipes the relay makes; the child gets [`ChildStdio`]),
 //! [`TtyRelay`] (a pty master, with a [`Resizer`]), and [`console`] (pty allocation and
@@ -34,13 +37,16 @@ pub mod console;
 mod drain;
 mod endpoint;
 mod handle;
+mod offload;
 mod pipe_relay;
 mod reactor;
 mod sharing;
+mod stage;
 mod stream;
 mod tty_relay;
 
 pub use config::RelayConfig;
+pub use offload::OFFLOAD_WORKERS;
 pub use pipe_relay::{ChildStdio, PipeRelay};
 pub use reactor::REACTOR_THREADS;
 pub use tty_relay::{Resizer, TtyRelay};

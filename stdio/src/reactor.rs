@@ -38,6 +38,7 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 
 use crate::drain::{Progress, RelayTask};
+use crate::offload::Offload;
 
 /// How many reactor threads the process runs (started lazily, never more).
 pub const REACTOR_THREADS: usize = 2;
@@ -47,6 +48,17 @@ pub(crate) const SLOT_BITS: u32 = 3;
 /// The most descriptors one task may register.
 pub(crate) const MAX_SLOTS: usize = 1 << SLOT_BITS;
 const WAKE_TOKEN: u64 = u64::MAX;
+/// What every relay descriptor is watched for: both directions and the peer's shutdown, as
+/// edges.
+const ALL_EVENTS: EpollFlags = EpollFlags::EPOLLIN
+    .union(EpollFlags::EPOLLOUT)
+    .union(EpollFlags::EPOLLRDHUP)
+    .union(EpollFlags::EPOLLET);
+const OFFLOAD_TOKEN: u64 = u64::MAX - 1;
+
+/// Bits of an offloaded request's key that name the stream within its task; the rest is the
+/// task id.
+pub(crate) const KEY_STREAM_BITS: u32 = 2;
 
 /// A request from another thread to a task (or to the reactor).
 pub(crate) enum Command {
@@ -73,6 +85,8 @@ pub(crate) struct Ctx<'a> {
     timers: &'a mut BinaryHeap<Reverse<(Instant, u64)>>,
     /// A buffer shared by all tasks of this reactor, for read-then-write copies.
     pub scratch: &'a mut Vec<u8>,
+    /// This reactor's io_uring for splices into blocking sockets, if the kernel gives one.
+    pub offload: Option<&'a mut Offload>,
 }
 
 impl Ctx<'_> {
@@ -120,9 +134,25 @@ fn start_all() -> Result<Vec<&'static Reactor>, (io::ErrorKind, String)> {
             wake,
             queue: Mutex::new(Vec::new()),
         }));
+        let offload = match Offload::new() {
+            Ok(offload) => reactor
+                .epoll
+                .add(
+                    offload.completion_fd(),
+                    EpollEvent::new(EpollFlags::EPOLLIN, OFFLOAD_TOKEN),
+                )
+                .map(|()| offload)
+                .map_err(io::Error::from),
+            Err(e) => Err(e),
+        };
+        let offload = offload
+            .inspect_err(|e| {
+                tracing::debug!(error = %e, "stdio reactor: no io_uring; splices into blocking sockets copy through user space instead")
+            })
+            .ok();
         std::thread::Builder::new()
             .name(format!("stdio-reactor-{index}"))
-            .spawn(move || reactor.run())
+            .spawn(move || reactor.run(offload))
             .map_err(fail)?;
         all.push(reactor);
     }
@@ -135,15 +165,28 @@ impl Reactor {
     /// those never block and are used directly.
     pub(crate) fn register(&self, fd: BorrowedFd<'_>, id: u64, slot: usize) -> io::Result<bool> {
         debug_assert!(slot < MAX_SLOTS);
-        let flags = EpollFlags::EPOLLIN
-            | EpollFlags::EPOLLOUT
-            | EpollFlags::EPOLLRDHUP
-            | EpollFlags::EPOLLET;
+        let flags = ALL_EVENTS;
         let token = (id << SLOT_BITS) | slot as u64;
         match self.epoll.add(fd, EpollEvent::new(flags, token)) {
             Ok(()) => Ok(true),
             Err(Errno::EPERM) => Ok(false),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Stops (`quiet`) or resumes the readiness events of a registered `fd`. Resuming reports
+    /// readiness that is already there, so nothing is missed while quiet. Used while a task's
+    /// io_uring request owns the descriptors' traffic: each write of the process would
+    /// otherwise wake the reactor for nothing.
+    pub(crate) fn quiet(&self, fd: BorrowedFd<'_>, id: u64, slot: usize, quiet: bool) {
+        let flags = if quiet {
+            EpollFlags::EPOLLET
+        } else {
+            ALL_EVENTS
+        };
+        let mut event = EpollEvent::new(flags, (id << SLOT_BITS) | slot as u64);
+        if let Err(e) = self.epoll.modify(fd, &mut event) {
+            tracing::debug!(error = %e, "stdio reactor: changing a descriptor's events failed");
         }
     }
 
@@ -166,7 +209,7 @@ impl Reactor {
         let _ = self.wake.write(1);
     }
 
-    fn run(&'static self) {
+    fn run(&'static self, mut offload: Option<Offload>) {
         block_sigpipe();
         let mut tasks: HashMap<u64, Box<RelayTask>> = HashMap::new();
         let mut timers: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
@@ -201,6 +244,7 @@ impl Reactor {
                 now: Instant::now(),
                 timers: &mut timers,
                 scratch: &mut scratch,
+                offload: offload.as_mut(),
             };
             for ev in &events[..n] {
                 if ev.data() == WAKE_TOKEN {
@@ -226,6 +270,19 @@ impl Reactor {
                                     todo.push(id);
                                 }
                             }
+                        }
+                    }
+                } else if ev.data() == OFFLOAD_TOKEN {
+                    let done = ctx
+                        .offload
+                        .as_deref_mut()
+                        .map(Offload::completions)
+                        .unwrap_or_default();
+                    for (key, result) in done {
+                        let id = key >> KEY_STREAM_BITS;
+                        if let Some(task) = tasks.get_mut(&id) {
+                            task.offloaded(key, result);
+                            todo.push(id);
                         }
                     }
                 } else {

@@ -10,8 +10,10 @@
 //!
 //! - Copying moves bytes with `splice(2)` from a pipe straight into a stream socket or a pipe
 //!   connection, when the connection's side cannot block (see `connection.rs`; no copy
-//!   through user space), and otherwise with `read` into the reactor's shared scratch buffer and
-//!   an immediate `write`. Only what the connection does not take at once is kept, in a
+//!   through user space); into a socket whose description is blocking, with a splice request
+//!   run by the reactor's io_uring worker (see `offload.rs`; one in flight per stream, the
+//!   stream waits for its completion); and otherwise with `read` into the reactor's shared
+//!   scratch buffer and an immediate `write`. Only what the connection does not take at once is kept, in a
 //!   per-stream buffer of at most `buffer_size` bytes; while it is not empty the source is not
 //!   read, so a slow peer pushes back on the process through the full pipe, and memory stays
 //!   bounded. An idle stream holds no buffer at all.
@@ -32,7 +34,8 @@ use runtime_api::StreamReport;
 use crate::config::RelayConfig;
 use crate::connection::{half_close, peer_closed, readable_now, would_block, FdKind};
 use crate::endpoint::{Connection, Endpoints, Slot};
-use crate::reactor::Ctx;
+use crate::reactor::{Ctx, KEY_STREAM_BITS};
+use crate::stage::Stage;
 
 /// Bytes a stream may move in one turn before it yields to the other relays of its reactor.
 const BUDGET: usize = 1 << 20;
@@ -57,6 +60,15 @@ pub(crate) enum Role {
 }
 
 impl Role {
+    /// The stream's part of an offloaded request's key (see [`Stream::key`]).
+    pub(crate) fn code(self) -> u64 {
+        match self {
+            Role::Stdin => 3,
+            Role::Stdout => 1,
+            Role::Stderr => 2,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Role::Stdin => "stdin",
@@ -110,6 +122,15 @@ pub(crate) struct Stream {
     quota: Option<usize>,
     peer_gone: bool,
     splice: bool,
+    /// Splices into a blocking host socket go to the reactor's io_uring (see `offload.rs`);
+    /// false once the kernel refused one (then this stream copies).
+    offload: bool,
+    /// A splice request of this stream is in flight: the stream waits for its completion, and
+    /// is not done before it (its bytes are counted).
+    in_flight: bool,
+    /// The stream's own pipe between its source and a blocking socket, for offloaded splices
+    /// (see `stage.rs`); made on first use, gone when the stream ends.
+    stage: Option<Stage>,
     /// Whether the source pipe was already considered for growth.
     grown: bool,
     cut_off: bool,
@@ -148,6 +169,9 @@ impl Stream {
             quota: None,
             peer_gone: gone,
             splice,
+            offload: splice && dst.is_some_and(|d| eps.is_host_socket(d)),
+            in_flight: false,
+            stage: None,
             grown: false,
             cut_off: false,
             deadline: None,
@@ -160,8 +184,14 @@ impl Stream {
         self.role
     }
 
+    /// Closed, with nothing in flight.
     pub(crate) fn is_done(&self) -> bool {
-        self.phase == Phase::Done
+        self.phase == Phase::Done && !self.in_flight
+    }
+
+    /// The key of this stream's offloaded requests: its task id and role.
+    fn key(&self, id: u64) -> u64 {
+        (id << KEY_STREAM_BITS) | self.role.code()
     }
 
     /// Whether the stream stopped before its end-of-file because of a cut.
@@ -186,6 +216,9 @@ impl Stream {
     ) -> Step {
         let mut budget = BUDGET;
         loop {
+            if self.in_flight {
+                return Step::Blocked;
+            }
             match self.phase {
                 Phase::Done => return Step::Done,
                 Phase::AwaitingPeer => return self.await_peer(eps),
@@ -197,6 +230,12 @@ impl Stream {
             if self.phase == Phase::Done {
                 continue;
             }
+            if self.staged() > 0 {
+                if self.flush_stage(eps, ctx, id) {
+                    return Step::Blocked;
+                }
+                continue;
+            }
             if self.phase == Phase::Flushing {
                 self.finish(eps, ctx, cfg, id);
                 continue;
@@ -204,9 +243,10 @@ impl Stream {
             if budget == 0 {
                 return Step::Yield;
             }
-            // Splice holds nothing in user space: the pipe itself is its bounded buffer.
+            // Splice holds nothing in user space: the pipe itself (or the stage) is its bounded
+            // buffer.
             let splice_now = self.splice_now(eps);
-            let buffered = !splice_now;
+            let buffered = !splice_now && !self.offload_now(ctx);
             let mut limit = if buffered {
                 cfg.buffer().min(budget)
             } else {
@@ -238,11 +278,16 @@ impl Stream {
         let Some(src) = self.src else {
             return Pull::Eof;
         };
-        if let (true, Some(dst)) = (splice_now, self.dst) {
-            if !self.grown && self.relayed >= BULK_AFTER {
-                self.grown = true;
-                grow_pipe(eps, src);
+        if (splice_now || self.offload) && !self.grown && self.relayed >= BULK_AFTER {
+            self.grown = true;
+            grow_pipe(eps.fd(src));
+        }
+        if !splice_now && self.offload_now(ctx) {
+            if let Some(pull) = self.fill_stage(eps, src, limit) {
+                return pull;
             }
+        }
+        if let (true, Some(dst)) = (splice_now, self.dst) {
             let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE;
             return match splice(eps.fd(src), None, eps.fd(dst), None, limit, flags) {
                 Ok(0) => Pull::Eof,
@@ -286,6 +331,139 @@ impl Stream {
             Err(e) => {
                 tracing::warn!(stream = self.role.name(), error = %e, "stdio relay: read failed; treating it as end-of-file");
                 Pull::Eof
+            }
+        }
+    }
+
+    /// Whether the next move goes through the stage and the reactor's io_uring: this stream
+    /// goes that way and the reactor has room for another request.
+    fn offload_now(&self, ctx: &Ctx<'_>) -> bool {
+        self.offload
+            && !self.peer_gone
+            && self.dst.is_some()
+            && ctx.offload.as_deref().is_some_and(|o| o.has_room())
+    }
+
+    /// Moves up to `limit` bytes from the source into the (empty) stage, with a splice that
+    /// cannot block. `None`: the stage cannot be made; the caller copies instead.
+    fn fill_stage(&mut self, eps: &Endpoints, src: Slot, limit: usize) -> Option<Pull> {
+        if self.stage.is_none() {
+            match Stage::new() {
+                Ok(stage) => self.stage = Some(stage),
+                Err(e) => {
+                    tracing::debug!(stream = self.role.name(), error = %e, "stdio relay: cannot make a stage pipe; copying");
+                    self.offload = false;
+                    return None;
+                }
+            }
+        }
+        let stage = self.stage.as_mut()?;
+        Some(match stage.fill(eps.fd(src), limit) {
+            Ok(0) => Pull::Eof,
+            Ok(n) => {
+                self.take_quota(n);
+                Pull::Moved(n)
+            }
+            Err(Errno::EINTR) => Pull::Moved(0),
+            Err(e) if would_block(e) => Pull::WouldBlock,
+            Err(e) => {
+                tracing::debug!(stream = self.role.name(), error = %e, "stdio relay: splice into the stage failed; copying");
+                self.offload = false;
+                return None;
+            }
+        })
+    }
+
+    /// While a request is in flight the source and the socket wake nobody: the stream can do
+    /// nothing before its completion, which resumes them.
+    fn quiet(&self, eps: &Endpoints, quiet: bool) {
+        for slot in [self.src, self.dst].into_iter().flatten() {
+            eps.quiet(slot, quiet);
+        }
+    }
+
+    /// Bytes taken from the source and still in the stage.
+    fn staged(&self) -> usize {
+        self.stage.as_ref().map_or(0, Stage::held)
+    }
+
+    /// Hands the stage's bytes to the reactor's io_uring, to be spliced into the socket by a
+    /// kernel worker that may wait for room; true if that request is now in flight. Otherwise
+    /// (the peer is gone, no room for a request, the kernel refused it) the staged bytes are
+    /// dropped or taken into the stream's buffer for the copy path, and false is returned.
+    fn flush_stage(&mut self, eps: &mut Endpoints, ctx: &mut Ctx<'_>, id: u64) -> bool {
+        let Some(dst) = self.dst.filter(|_| !self.peer_gone) else {
+            self.drop_pending();
+            return false;
+        };
+        let key = self.key(id);
+        let Some(stage) = self.stage.as_mut() else {
+            return false;
+        };
+        let submitted = match ctx.offload.as_deref_mut().filter(|o| o.has_room()) {
+            Some(offload) => {
+                let len = u32::try_from(stage.held()).unwrap_or(u32::MAX);
+                offload.splice(key, stage.read_end(), eps.fd(dst), len)
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                "no room for another request",
+            )),
+        };
+        match submitted {
+            Ok(()) => {
+                self.in_flight = true;
+                self.quiet(eps, true);
+                true
+            }
+            Err(e) => {
+                tracing::debug!(stream = self.role.name(), error = %e, "stdio relay: io_uring splice not possible; copying");
+                self.offload = false;
+                match stage.take_all() {
+                    Ok(bytes) => {
+                        self.pending.extend_from_slice(&bytes);
+                    }
+                    Err(e) => {
+                        tracing::warn!(stream = self.role.name(), error = %e, "stdio relay: cannot read back the stage; its bytes are dropped");
+                        self.dropped += stage.held() as u64;
+                    }
+                }
+                self.stage = None;
+                false
+            }
+        }
+    }
+
+    /// The stream's request in flight completed with `result` (bytes moved, or `-errno`).
+    pub(crate) fn offloaded(&mut self, result: i32, eps: &mut Endpoints) {
+        self.in_flight = false;
+        self.quiet(eps, false);
+        if let Ok(n) = usize::try_from(result) {
+            self.relayed += n as u64;
+            if let Some(stage) = self.stage.as_mut() {
+                stage.sent(n);
+            }
+        } else {
+            match Errno::from_raw(-result) {
+                Errno::EAGAIN | Errno::EINTR | Errno::ECANCELED => {}
+                // The kernel cannot do this splice: the staged bytes go the copy path.
+                e @ (Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP | Errno::EBADF) => {
+                    tracing::debug!(stream = self.role.name(), error = %e, "stdio relay: io_uring splice failed; copying");
+                    self.offload = false;
+                }
+                e if self.phase != Phase::Done => self.peer_gone(eps, e),
+                _ => {}
+            }
+        }
+        if self.phase == Phase::Done {
+            // Ended (a deadline) while the request was in flight: what it did not move is lost.
+            let lost = self.drop_pending();
+            if lost > 0 {
+                tracing::warn!(
+                    stream = self.role.name(),
+                    dropped = lost,
+                    "stdio relay: the peer did not take the last bytes in time"
+                );
             }
         }
     }
@@ -352,11 +530,17 @@ impl Stream {
         }
     }
 
+    /// Counts what the stream holds (its buffer, and its stage unless a request on it is in
+    /// flight) as dropped, and lets it go.
     fn drop_pending(&mut self) -> u64 {
-        let n = (self.pending.len() - self.sent) as u64;
-        self.dropped += n;
+        let mut n = (self.pending.len() - self.sent) as u64;
         self.pending = Vec::new();
         self.sent = 0;
+        if !self.in_flight {
+            n += self.staged() as u64;
+            self.stage = None;
+        }
+        self.dropped += n;
         n
     }
 
@@ -493,9 +677,16 @@ impl Stream {
 
     /// A deadline may have passed: stop waiting for the peer, or give up on a peer that does
     /// not take the last bytes.
-    pub(crate) fn on_timer(&mut self, eps: &mut Endpoints, now: Instant) {
-        if self.deadline.is_none_or(|d| d > now) {
+    pub(crate) fn on_timer(&mut self, eps: &mut Endpoints, ctx: &mut Ctx<'_>, id: u64) {
+        if self.deadline.is_none_or(|d| d > ctx.now) {
             return;
+        }
+        if self.in_flight {
+            // Stopped in the kernel now; its completion brings the count of what it moved.
+            // Closing the descriptors meanwhile is safe: the request holds its own references.
+            if let Some(offload) = ctx.offload.as_deref_mut() {
+                offload.cancel(self.key(id));
+            }
         }
         match self.phase {
             Phase::AwaitingPeer => {
@@ -529,14 +720,11 @@ impl Stream {
 /// For an unprivileged user, pipe capacity counts against `fs.pipe-user-pages-soft`; once over
 /// it, every new pipe of that user is created with two pages. Growing is an optimisation that
 /// must not degrade other pipes, so without privilege the default size is kept.
-fn grow_pipe(eps: &Endpoints, src: Slot) {
+pub(crate) fn grow_pipe(fd: std::os::fd::BorrowedFd<'_>) {
     if !nix::unistd::geteuid().is_root() {
         return;
     }
-    if let Err(e) = nix::fcntl::fcntl(
-        eps.fd(src),
-        nix::fcntl::FcntlArg::F_SETPIPE_SZ(BULK_PIPE_SIZE),
-    ) {
+    if let Err(e) = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(BULK_PIPE_SIZE)) {
         tracing::debug!(error = %e, "stdio relay: cannot grow a bulk stream's pipe; keeping its size");
     }
 }

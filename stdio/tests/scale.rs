@@ -1,5 +1,7 @@
 //! 1,000 concurrent relays in one process: all data correct, the thread count stays at the
-//! reactor's fixed size, and the memory of an idle relay is measured.
+//! reactor's fixed size (plus at most [`OFFLOAD_WORKERS`] io_uring kernel workers per reactor,
+//! for splices into the blocking sockets used here), and the memory of an idle relay is
+//! measured.
 //!
 //! A single test in this file, so that nothing else changes the thread count or RSS meanwhile.
 //! Run with `--nocapture` to see the figures.
@@ -12,12 +14,32 @@ use std::os::unix::net::UnixStream;
 use common::{config, pattern, socketpair};
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use runtime_api::{RelayEnd, StdioSet};
-use stdio::{PipeRelay, REACTOR_THREADS};
+use stdio::{PipeRelay, OFFLOAD_WORKERS, REACTOR_THREADS};
 
 const RELAYS: usize = 1000;
 
+/// Threads of this process other than io_uring's kernel workers (`iou-wrk-*`).
 fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").unwrap().count()
+    thread_names()
+        .iter()
+        .filter(|n| !n.starts_with("iou-wrk"))
+        .count()
+}
+
+/// io_uring kernel workers of this process.
+fn kernel_workers() -> usize {
+    thread_names()
+        .iter()
+        .filter(|n| n.starts_with("iou-wrk"))
+        .count()
+}
+
+fn thread_names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .collect()
 }
 
 fn rss_kib() -> u64 {
@@ -89,6 +111,7 @@ fn thousand_concurrent_relays_share_the_reactor_threads() {
         err.write_all(&pattern(i as u8 ^ 0x5a, 3_000 + i)).unwrap();
     }
     let threads_busy = threads();
+    let workers_busy = kernel_workers();
     drop(writers);
     for relay in &relays {
         relay.process_exited();
@@ -116,7 +139,17 @@ fn thousand_concurrent_relays_share_the_reactor_threads() {
         assert_eq!(report.stderr.relayed, (3_000 + i) as u64);
     }
     let threads_after = threads();
-    println!("threads while relaying: {threads_busy}, after: {threads_after}");
+    let workers_after = kernel_workers();
+    println!(
+        "threads while relaying: {threads_busy} (+{workers_busy} io_uring workers), after: \
+         {threads_after} (+{workers_after})"
+    );
     assert_eq!(threads_busy, threads_before);
     assert_eq!(threads_after, threads_before);
+    for workers in [workers_busy, workers_after] {
+        assert!(
+            workers <= REACTOR_THREADS * OFFLOAD_WORKERS,
+            "{workers} io_uring workers for {RELAYS} relays"
+        );
+    }
 }
