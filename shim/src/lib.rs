@@ -15,6 +15,7 @@
 //! - [`events`]: publishing task events in order;
 //! - [`exit`]: exit statuses and the order of exits;
 //! - [`cleanup`]: after a dead shim;
+//! - [`memory`]: giving the heap of a burst back to the system;
 //! - [`pidfd`], [`logging`], [`error`].
 
 #![warn(missing_docs)]
@@ -27,6 +28,7 @@ pub mod exit;
 pub mod io;
 pub mod lifecycle;
 pub mod logging;
+pub mod memory;
 pub mod options;
 pub mod pidfd;
 pub mod rootfs;

@@ -668,12 +668,15 @@ impl containerd_shim::Task for Service {
         req: api::StartRequest,
     ) -> TtrpcResult<api::StartResponse> {
         let task = self.task(&req.id)?;
-        if req.exec_id.is_empty() {
+        let started = if req.exec_id.is_empty() {
             self.start_init(task)
         } else {
             let exec = self.exec(&task, &req.exec_id)?;
             self.start_exec(task, exec)
-        }
+        };
+        // The shim now mostly waits, for as long as its container runs.
+        crate::memory::give_back_free_heap();
+        started
     }
 
     fn delete(
