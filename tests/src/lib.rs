@@ -33,3 +33,4 @@ pub mod replay;
 pub mod runner;
 pub mod scenario;
 pub mod sim;
+pub mod waiter;

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -706,14 +706,7 @@ fn wait_one(
         None => rec.ids[rec.procs[p].container].clone(),
     };
     rec.procs[p].wait_called_at = inspector.map(|i| i.now());
-    let (tx, rx) = mpsc::channel();
-    thread::Builder::new()
-        .name("suite-wait".into())
-        .spawn(move || {
-            let _ = tx.send(proc.wait().map_err(|e| e.kind()));
-        })
-        .expect("spawning a wait thread");
-    let status = rx.recv_timeout(opts.wait_bound).ok();
+    let status = crate::waiter::wait_bounded(proc, opts.wait_bound);
     rec.log(Call::Wait { name }, status.and_then(Result::err));
     let r = &mut rec.procs[p];
     r.status = status;
