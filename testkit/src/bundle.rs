@@ -122,6 +122,11 @@ impl BundleBuilder {
         &mut self.spec
     }
 
+    /// The spec, for a caller that wrote it itself ([`write_config`](Self::write_config)).
+    pub fn into_spec(self) -> Spec {
+        self.spec
+    }
+
     /// Writes `config.json` and a busybox `rootfs/` into a fresh temporary directory that is
     /// removed when the returned [`Bundle`] drops. Fails if `/bin/busybox` is missing.
     pub fn build(self) -> io::Result<Bundle> {

@@ -130,7 +130,6 @@ pub fn run_on_sim_with(scenario: &Scenario, mutations: &Value, keep_trace: bool)
         .open(&json!({ "seed": plan.seed, "mutations": mutations }))
         .unwrap_or_else(|e| panic!("opening the simulator: {e}"));
     let inspector = SimInspector::new(runtime.as_ref()).expect("the simulator's inspector");
-    let dir = bundle_dir();
     let opts = RunOptions {
         id_prefix: "p".into(),
         wait_bound: Duration::from_secs(30),
@@ -139,7 +138,8 @@ pub fn run_on_sim_with(scenario: &Scenario, mutations: &Value, keep_trace: bool)
         sandbox_id: crate::replay::RTCTL_SANDBOX.into(),
         ..RunOptions::default()
     };
-    let record = run_plan(runtime.as_ref(), Some(&inspector), &plan, &opts, dir.path());
+    let record =
+        with_bundle_dir(|dir| run_plan(runtime.as_ref(), Some(&inspector), &plan, &opts, dir));
     let self_check = inspector.self_check();
     let trace = keep_trace.then(|| {
         let t = runtime
@@ -159,23 +159,29 @@ pub fn run_on_sim_with(scenario: &Scenario, mutations: &Value, keep_trace: bool)
     }
 }
 
-/// A fresh directory for one run's bundles: on `/dev/shm` (tmpfs) where there is one, since
-/// creating and removing directories on ext4 by the thousand cost more CPU than the
-/// simulated runs themselves (the inode allocator scans recently deleted inodes); else in the
-/// system temp directory.
-fn bundle_dir() -> tempfile::TempDir {
-    let shm = Path::new("/dev/shm");
-    let builder = || {
-        let mut b = tempfile::Builder::new();
-        b.prefix("rtl-props-");
-        b
-    };
-    if shm.is_dir() {
-        if let Ok(dir) = builder().tempdir_in(shm) {
-            return dir;
-        }
+/// The directory for this thread's runs' bundles (each run rewrites `c<i>/config.json`; the
+/// simulator reads it only at create): on `/dev/shm` (tmpfs) where there is one, since creating
+/// and removing directories on ext4 by the thousand cost more CPU than the simulated runs
+/// themselves (the inode allocator scans recently deleted inodes); else in the system temp
+/// directory. One per thread (runs on several threads at once must not share), kept until the
+/// thread ends: making and removing a directory per run and per container was a large share of
+/// a scenario's CPU time.
+fn with_bundle_dir<T>(f: impl FnOnce(&Path) -> T) -> T {
+    thread_local! {
+        static DIR: tempfile::TempDir = {
+            let shm = Path::new("/dev/shm");
+            let builder = || {
+                let mut b = tempfile::Builder::new();
+                b.prefix("rtl-props-");
+                b
+            };
+            shm.is_dir()
+                .then(|| builder().tempdir_in(shm).ok())
+                .flatten()
+                .unwrap_or_else(|| builder().tempdir().expect("a temp dir"))
+        };
     }
-    builder().tempdir().expect("a temp dir")
+    DIR.with(|d| f(d.path()))
 }
 
 fn inspector_seed(i: &SimInspector<'_>) -> u64 {

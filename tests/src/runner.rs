@@ -243,7 +243,37 @@ fn namespace_owner(plan: &Plan, i: usize) -> Option<usize> {
     None
 }
 
-/// Runs `plan` on `runtime`. `bundle_base`: where bundles are written (a temp dir).
+/// A container's bundle for one run.
+enum RunBundle {
+    /// A fresh directory with a rootfs, removed when the run ends.
+    Owned(testkit::Bundle),
+    /// `config.json` (and an empty `rootfs/`) in a directory of the caller's base, kept.
+    ConfigOnly {
+        dir: std::path::PathBuf,
+        spec: oci_spec::runtime::Spec,
+    },
+}
+
+impl RunBundle {
+    fn path(&self) -> &Path {
+        match self {
+            RunBundle::Owned(b) => b.path(),
+            RunBundle::ConfigOnly { dir, .. } => dir,
+        }
+    }
+
+    fn spec(&self) -> &oci_spec::runtime::Spec {
+        match self {
+            RunBundle::Owned(b) => b.spec(),
+            RunBundle::ConfigOnly { spec, .. } => spec,
+        }
+    }
+}
+
+/// Runs `plan` on `runtime`. `bundle_base`: where bundles are written (a temp dir). Without
+/// [`RunOptions::rootfs`], container `i`'s bundle is `<bundle_base>/c<i>` and stays there
+/// (overwritten by the next run on the same base); with it, bundles are fresh directories
+/// removed when the run ends.
 pub fn run_plan(
     runtime: &dyn Runtime,
     inspector: Option<&dyn Inspector>,
@@ -292,9 +322,16 @@ pub fn run_plan(
             .cgroups_path(&format!("{}/{tag}-g{}", opts.cgroup_prefix, c.cgroup))
             .in_dir(bundle_base);
         let bundle = if opts.rootfs {
-            builder.build()
+            builder.build().map(RunBundle::Owned)
         } else {
-            builder.build_config_only()
+            // A backend that reads only `config.json`, at create (the simulator): the bundle
+            // is `<bundle_base>/c<i>`, rewritten by each run that uses the same base rather
+            // than made and removed per container (that cost more than the simulated run).
+            let dir = bundle_base.join(format!("c{i}"));
+            builder.write_config(&dir).map(|()| RunBundle::ConfigOnly {
+                dir,
+                spec: builder.into_spec(),
+            })
         };
         let bundle = match bundle {
             Ok(b) => b,
