@@ -12,6 +12,14 @@
 #   runc   backend-runc's container and reaper (src/container.rs, src/reaper.rs), tested by
 #          backend-runc's tests (real runc containers: run as root with runc installed)
 #   stdio  stdio's drain and streams (src/drain.rs, src/stream.rs), tested by stdio's tests
+#   stdio-offload  the splice into blocking sockets through the stage and io_uring (all of
+#          src/offload.rs and src/stage.rs; in stream.rs offload_now, fill_stage, staged,
+#          flush_stage, offloaded, quiet, drop_pending, key, is_done, Role::code and the offload
+#          lines of drive and pull; RelayTask::offloaded; Reactor::quiet and the completion
+#          routing of Reactor::run; Endpoints::quiet and is_host_socket: 124 mutants), tested by
+#          the stdio test binaries that relay into sockets (all but tty and console). The lines
+#          named by number in OFFLOAD_RE are those of f727ba89; re-check them with
+#          `cargo mutants --list` after an edit of stream.rs or reactor.rs (not run by default)
 #   runc-rule1  the rule 1 part of the runc group (96 of its 266 mutants: wait_init and what it
 #          calls, kill_started, and the reaper's claim and reap decisions), tested by the
 #          backend-runc test binaries guest, runc, recovery, fd_limit and fidelity (not run by
@@ -32,6 +40,11 @@ cd "$(dirname "$0")/.."
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(api sim runc stdio)
 export RTL_PROPTEST_CASES="${RTL_PROPTEST_CASES:-300}"
+# stdio-offload: the new functions by name, the offload lines of Stream::drive/pull and of
+# Reactor::run (the OFFLOAD_TOKEN branch) by line.
+OFFLOAD_RE='Offload::|Stage::|Role::code|RelayTask::offloaded|Reactor::quiet|Endpoints::(quiet|is_host_socket)'
+OFFLOAD_RE+='|Stream::(offload_now|fill_stage|staged|flush_stage|offloaded|quiet|drop_pending|key|is_done)\b'
+OFFLOAD_RE+='|reactor\.rs:2(7[0-9]|8[0-5]):|stream\.rs:(233|249|281|285):'
 common=(--in-place --no-shuffle --timeout 240 --build-timeout 900)
 for g in "${groups[@]}"; do
     out="mutants.out/$g"
@@ -51,6 +64,11 @@ for g in "${groups[@]}"; do
         -- --test guest --test runc --test recovery --test fd_limit --test fidelity || true ;;
     stdio) cargo mutants "${common[@]}" -o "$out" --file stdio/src/drain.rs \
         --file stdio/src/stream.rs --test-package stdio || true ;;
+    stdio-offload) cargo mutants "${common[@]}" -o "$out" --file stdio/src/offload.rs \
+        --file stdio/src/stage.rs --file stdio/src/stream.rs --file stdio/src/drain.rs \
+        --file stdio/src/reactor.rs --file stdio/src/endpoint.rs --re "$OFFLOAD_RE" \
+        --test-package stdio -- --test blocking_socket --test pipe_relay --test shared \
+        --test scale --test soak --test properties || true ;;
     *) echo "unknown group $g" >&2; exit 2 ;;
     esac
     echo "== $g: $(cat "$out/mutants.out/caught.txt" 2>/dev/null | wc -l) caught," \
