@@ -401,6 +401,12 @@ impl Stream {
             return false;
         };
         let submitted = match ctx.offload.as_deref_mut().filter(|o| o.has_room()) {
+            // The kernel refused this stream's last request (see `offloaded`): asking again
+            // would only be refused again, for ever.
+            Some(_) if !self.offload => Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "the kernel refused a splice into this connection",
+            )),
             Some(offload) => {
                 let len = u32::try_from(stage.held()).unwrap_or(u32::MAX);
                 offload.splice(key, stage.read_end(), eps.fd(dst), len)

@@ -251,3 +251,40 @@ fn the_host_writing_its_own_dup_meanwhile_loses_nothing() {
     assert_eq!(got.iter().filter(|&&b| b == b'r').count(), 8 << 20);
     assert_eq!(got.iter().filter(|&&b| b == b'h').count(), 8 << 20);
 }
+
+/// A blocking socket the kernel cannot splice into: the host set `O_APPEND` on its description
+/// (its choice; `send` ignores it), and every splice into it, the io_uring worker's included,
+/// fails with `EINVAL`. The stream then copies through user space, the bytes it had already
+/// staged included: every byte arrives, in order, none is dropped, and the relay ends.
+#[test]
+fn a_socket_the_kernel_cannot_splice_into_still_gets_every_byte() {
+    let _serial = serial();
+    let (sock, peer) = socketpair();
+    let flags = OFlag::from_bits_truncate(fcntl(sock.as_fd(), FcntlArg::F_GETFL).unwrap());
+    fcntl(sock.as_fd(), FcntlArg::F_SETFL(flags | OFlag::O_APPEND)).unwrap();
+    assert!(blocking(&sock));
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(sock),
+            stderr: None,
+        },
+        config(2000),
+    )
+    .unwrap();
+    drop(child.stdin);
+    drop(child.stderr);
+    let data = pattern(6, 4 << 20);
+    let expected = data.clone();
+    let mut out = std::fs::File::from(child.stdout);
+    let writer = std::thread::spawn(move || out.write_all(&data).unwrap());
+    let reader = collect(peer);
+    bounded("writer", move || writer.join()).unwrap();
+    relay.process_exited();
+    let report = bounded("relay wait", || relay.wait());
+    let got = bounded("reader", move || reader.join()).unwrap();
+    assert_eq!(report.end, RelayEnd::Complete, "{report:?}");
+    assert_eq!(report.stdout.relayed, expected.len() as u64, "{report:?}");
+    assert_eq!(report.stdout.dropped, 0, "{report:?}");
+    assert!(got == expected, "bytes lost or reordered");
+}
