@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use common::{collect, config, fd_count, pattern, socketpair};
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use runtime_api::{RelayEnd, StdioSet};
 use stdio::PipeRelay;
 
@@ -87,11 +88,14 @@ fn bulk_output_into_a_blocking_socket_arrives_whole_and_in_order() {
     let writer = std::thread::spawn(move || out.write_all(&data).unwrap());
     let reader = collect(peer);
     // While bytes flow, the splices run on a kernel worker of the reactor's ring.
-    let mut saw_worker = false;
-    while !writer.is_finished() {
-        saw_worker |= thread_names().iter().any(|n| n.starts_with("iou-wrk"));
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let saw_worker = bounded("writer", || {
+        let mut saw_worker = false;
+        while !writer.is_finished() {
+            saw_worker |= thread_names().iter().any(|n| n.starts_with("iou-wrk"));
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        saw_worker
+    });
     bounded("writer", move || writer.join()).unwrap();
     relay.process_exited();
     let report = bounded("relay wait", || relay.wait());
@@ -124,7 +128,7 @@ fn the_hosts_description_stays_blocking_through_the_relay() {
     drop(child.stderr);
     let reader = collect(peer);
     let mut out = std::fs::File::from(child.stdout);
-    out.write_all(&pattern(4, 4 << 20)).unwrap();
+    bounded("writer", || out.write_all(&pattern(4, 4 << 20))).unwrap();
     assert!(blocking(&hosts_dup));
     drop(out);
     relay.process_exited();
@@ -167,6 +171,8 @@ fn a_peer_that_stops_reading_still_ends_the_relay_with_exact_counts() {
     assert_eq!(got.len() as u64, report.stdout.relayed, "{report:?}");
     assert!(got == expected[..got.len()], "bytes lost or reordered");
     assert!(report.stdout.relayed > 0);
+    // What the stage held beyond the cancelled request's count is counted as dropped.
+    assert!(report.stdout.dropped > 0, "{report:?}");
     drop(peer);
     assert_eq!(fd_count(), before, "descriptors left open");
 }
@@ -287,4 +293,38 @@ fn a_socket_the_kernel_cannot_splice_into_still_gets_every_byte() {
     assert_eq!(report.stdout.relayed, expected.len() as u64, "{report:?}");
     assert_eq!(report.stdout.dropped, 0, "{report:?}");
     assert!(got == expected, "bytes lost or reordered");
+}
+
+/// Once the relay has ended and the host has closed its descriptor, nothing holds the socket
+/// any more, the ring of the reactor that spliced into it included: its peer sees the
+/// connection closed (`POLLHUP`: both directions shut), not only the relay's half-close.
+#[test]
+fn after_the_relay_the_socket_is_closed_for_its_peer() {
+    let _serial = serial();
+    // More relays than a reactor has requests in flight, one after the other: each request's
+    // fixed files must be let go for the next ones.
+    for i in 0..12u8 {
+        let (relay, mut out, peer) = relay_into_blocking_socket(2000);
+        let reader = collect(peer.try_clone().unwrap());
+        bounded("writer", || out.write_all(&pattern(i, 1 << 20))).unwrap();
+        drop(out);
+        relay.process_exited();
+        let report = bounded("relay wait", || relay.wait());
+        assert_eq!(report.stdout.relayed, 1 << 20, "{report:?}");
+        assert_eq!(
+            bounded("reader", move || reader.join()).unwrap().len(),
+            1 << 20
+        );
+        // The relay half-closed the socket (end-of-file above); now it must be closed.
+        bounded("peer's hang-up", || {
+            let mut fds = [PollFd::new(peer.as_fd(), PollFlags::POLLOUT)];
+            loop {
+                poll(&mut fds, PollTimeout::NONE).unwrap();
+                if fds[0].revents().unwrap().contains(PollFlags::POLLHUP) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+    }
 }

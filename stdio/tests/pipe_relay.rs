@@ -32,8 +32,8 @@ fn all_output_arrives_and_the_relay_is_complete() {
     let mut w_out = std::fs::File::from(child.stdout);
     let mut w_err = std::fs::File::from(child.stderr);
     drop(child.stdin);
-    w_out.write_all(&data_out).unwrap();
-    w_err.write_all(&data_err).unwrap();
+    bounded("writer", || w_out.write_all(&data_out)).unwrap();
+    bounded("writer", || w_err.write_all(&data_err)).unwrap();
     drop(w_out);
     drop(w_err);
     relay.process_exited();
@@ -151,7 +151,7 @@ fn peer_gone_early_keeps_draining_and_counts_dropped() {
     let mut w = std::fs::File::from(child.stdout);
     // Far more than the pipe holds: this would block forever if the relay stopped draining.
     let data = vec![7u8; 4 << 20];
-    w.write_all(&data).unwrap();
+    bounded("writer", || w.write_all(&data)).unwrap();
     drop(w);
     drop(child.stdin);
     drop(child.stderr);
@@ -232,7 +232,7 @@ fn cut_without_grace_delivers_what_is_readable_and_reports_zero_grace() {
         b"before the cut"
     );
     // The writer is still there, the relay is not: writing now fails instead of blocking.
-    assert!(w.write_all(&[0u8; 1 << 20]).is_err());
+    assert!(bounded("writer", || w.write_all(&[0u8; 1 << 20])).is_err());
 }
 
 #[test]

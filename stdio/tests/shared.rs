@@ -216,7 +216,7 @@ fn stdout_and_stderr_dups_of_one_socket_each_keep_their_bytes() {
     drop(child.stdout);
     let data = pattern(2, 100_000);
     let mut err = std::fs::File::from(child.stderr);
-    err.write_all(&data).unwrap();
+    bounded("writer", || err.write_all(&data)).unwrap();
     drop(err);
     relay.process_exited();
     let report = bounded("relay wait", || relay.wait());
@@ -425,7 +425,10 @@ fn a_pipe_connection_without_reader_counts_the_bytes_as_dropped() {
     )
     .unwrap();
     let data = pattern(6, 1000);
-    std::fs::File::from(child.stdout).write_all(&data).unwrap();
+    bounded("writer", || {
+        std::fs::File::from(child.stdout).write_all(&data)
+    })
+    .unwrap();
     drop(child.stdin);
     drop(child.stderr);
     relay.process_exited();

@@ -14,7 +14,16 @@ use stdio::RelayConfig;
 /// drain grace or peer-close bound the tests configure (at most a few seconds).
 pub const WAIT_BOUND: Duration = Duration::from_secs(60);
 
-/// Runs `f` (a wait on a relay, or the join of a reader) under [`WAIT_BOUND`]. Still blocked
+/// [`WAIT_BOUND`], or `RTL_WAIT_BOUND_SECS` seconds (shorter in mutation runs, where many
+/// mutants hang a relay: `scripts/mutants.sh`).
+pub fn wait_bound() -> Duration {
+    std::env::var("RTL_WAIT_BOUND_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(WAIT_BOUND, Duration::from_secs)
+}
+
+/// Runs `f` (a wait on a relay, or the join of a reader) under [`wait_bound`]. Still blocked
 /// after the bound, it ends the whole test binary with a failure that says which wait hung: a
 /// relay that never ends is the failure rule 2 forbids, and without this bound it would hang
 /// the binary until an outer timeout noticed.
@@ -24,10 +33,11 @@ pub fn bounded<T: Send>(what: &str, f: impl FnOnce() -> T + Send) -> T {
         s.spawn(move || {
             let _ = tx.send(f());
         });
-        match rx.recv_timeout(WAIT_BOUND) {
+        let bound = wait_bound();
+        match rx.recv_timeout(bound) {
             Ok(v) => v,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                eprintln!("{what} did not return within {WAIT_BOUND:?}: hung; failing the run");
+                eprintln!("{what} did not return within {bound:?}: hung; failing the run");
                 std::process::exit(101);
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
