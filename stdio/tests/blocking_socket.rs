@@ -167,7 +167,7 @@ fn a_peer_that_stops_reading_still_ends_the_relay_with_exact_counts() {
     bounded("writer", move || writer.join()).unwrap();
     assert!(report.was_cut(), "the writer was still there: {report:?}");
     let mut got = Vec::new();
-    peer.read_to_end(&mut got).unwrap();
+    bounded("end-of-file", || peer.read_to_end(&mut got)).unwrap();
     assert_eq!(got.len() as u64, report.stdout.relayed, "{report:?}");
     assert!(got == expected[..got.len()], "bytes lost or reordered");
     assert!(report.stdout.relayed > 0);
@@ -200,7 +200,7 @@ fn more_stalled_streams_than_requests_in_flight_all_end() {
         let report = bounded("relay wait", || relay.wait());
         bounded("writer", move || writer.join()).unwrap();
         let mut got = Vec::new();
-        peer.read_to_end(&mut got).unwrap();
+        bounded("end-of-file", || peer.read_to_end(&mut got)).unwrap();
         assert_eq!(
             got.len() as u64,
             report.stdout.relayed,

@@ -290,7 +290,7 @@ fn peer_that_never_closes_is_closed_after_the_timeout() {
     let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.end, RelayEnd::Complete);
     let mut buf = Vec::new();
-    out_peer.read_to_end(&mut buf).unwrap();
+    bounded("end-of-file", || out_peer.read_to_end(&mut buf)).unwrap();
     assert!(buf.is_empty());
 }
 
@@ -314,14 +314,14 @@ fn stdin_stops_when_the_process_exits() {
     // The peer keeps its side open; the exit alone ends stdin: the process side sees EOF.
     relay.process_exited();
     let mut rest = Vec::new();
-    process_stdin.read_to_end(&mut rest).unwrap();
+    bounded("end-of-file", || process_stdin.read_to_end(&mut rest)).unwrap();
     assert!(rest.is_empty());
     let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.end, RelayEnd::Complete);
     assert_eq!(report.stdin.relayed, 5);
     // The connection was closed by the relay.
     let mut tail = Vec::new();
-    in_peer.read_to_end(&mut tail).unwrap();
+    bounded("end-of-file", || in_peer.read_to_end(&mut tail)).unwrap();
 }
 
 /// A peer that does not read pushes back on the writer: it blocks after a bounded amount

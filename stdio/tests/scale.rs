@@ -11,7 +11,7 @@ mod common;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 
-use common::{config, pattern, socketpair};
+use common::{bounded, config, pattern, socketpair};
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use runtime_api::{RelayEnd, StdioSet};
 use stdio::{PipeRelay, OFFLOAD_WORKERS, REACTOR_THREADS};
@@ -118,13 +118,13 @@ fn thousand_concurrent_relays_share_the_reactor_threads() {
     }
     for (i, (mut out, mut err)) in peers.into_iter().enumerate() {
         let mut got = Vec::new();
-        out.read_to_end(&mut got).unwrap();
+        bounded("end-of-file", || out.read_to_end(&mut got)).unwrap();
         assert!(
             got == pattern(i as u8, 10_000 + i),
             "relay {i} stdout differs"
         );
         got.clear();
-        err.read_to_end(&mut got).unwrap();
+        bounded("end-of-file", || err.read_to_end(&mut got)).unwrap();
         assert!(
             got == pattern(i as u8 ^ 0x5a, 3_000 + i),
             "relay {i} stderr differs"

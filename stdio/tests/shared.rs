@@ -70,7 +70,7 @@ fn stdin_and_stdout_dups_of_one_socket_never_block_the_reactor() {
     drop(child.stderr);
     // stdout's end-of-file reaches the peer: the relay is now waiting for the peer.
     let mut got = Vec::new();
-    peer.read_to_end(&mut got).unwrap();
+    bounded("end-of-file", || peer.read_to_end(&mut got)).unwrap();
     relay.process_exited();
     // The peer keeps its side open and says nothing: only the peer-close timeout ends it.
     let report = report_within(Duration::from_secs(10), || relay.try_report());
@@ -265,7 +265,7 @@ fn the_close_wait_never_consumes_stdin_bytes() {
     });
     // stdout ended: the peer sees its end-of-file; then it sends the process its input.
     let mut nothing = Vec::new();
-    peer.read_to_end(&mut nothing).unwrap();
+    bounded("end-of-file", || peer.read_to_end(&mut nothing)).unwrap();
     let input = pattern(3, 1000);
     peer.write_all(&input).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -399,7 +399,7 @@ fn the_peers_shutdown_ends_the_close_wait() {
     .unwrap();
     drop(child);
     let mut got = Vec::new();
-    peer.read_to_end(&mut got).unwrap();
+    bounded("end-of-file", || peer.read_to_end(&mut got)).unwrap();
     // Something the relay must leave alone, then the peer's own end-of-file.
     peer.write_all(b"for the host").unwrap();
     peer.shutdown(std::net::Shutdown::Write).unwrap();

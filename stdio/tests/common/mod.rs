@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: socketpairs, readers, fd counting.
 #![allow(dead_code)]
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
@@ -37,7 +37,12 @@ pub fn bounded<T: Send>(what: &str, f: impl FnOnce() -> T + Send) -> T {
         match rx.recv_timeout(bound) {
             Ok(v) => v,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                eprintln!("{what} did not return within {bound:?}: hung; failing the run");
+                // Straight to the descriptor: the harness's capture of `eprintln!` would be
+                // lost with the exit.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{what} did not return within {bound:?}: hung; failing the run"
+                );
                 std::process::exit(101);
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
