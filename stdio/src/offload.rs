@@ -22,6 +22,7 @@
 //!   the request and cleared at its completion. The ring holds its own references to them, so
 //!   the relay may close its descriptors while a request is in flight and the request can never
 //!   act on a descriptor number the host has reused meanwhile.
+//! - Only bulk streams (more than 1 MiB moved) go this way; a few bytes cost less copied.
 //! - A stream has at most one request in flight, for at most what its pipe holds at that
 //!   moment, so the worker never waits on the pipe, only on the socket.
 //! - A reactor has at most [`OFFLOAD_WORKERS`] requests in flight, and its ring at most as many

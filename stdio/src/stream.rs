@@ -40,7 +40,8 @@ use crate::stage::Stage;
 /// Bytes a stream may move in one turn before it yields to the other relays of its reactor.
 const BUDGET: usize = 1 << 20;
 
-/// A stream that has moved this much is a bulk stream: its pipe grows to [`BULK_PIPE_SIZE`].
+/// A stream that has moved this much is a bulk stream: its pipe grows to [`BULK_PIPE_SIZE`],
+/// and into a blocking socket it goes through the stage and io_uring (see `offload.rs`).
 const BULK_AFTER: u64 = 1 << 20;
 
 /// The pipe capacity of a bulk stream (the default `pipe-max-size`). Fewer, larger transfers
@@ -336,9 +337,13 @@ impl Stream {
     }
 
     /// Whether the next move goes through the stage and the reactor's io_uring: this stream
-    /// goes that way and the reactor has room for another request.
+    /// goes that way, is a bulk stream, and the reactor has room for another request. Until it
+    /// has moved [`BULK_AFTER`] bytes a stream copies: for the few bytes of a log line, a
+    /// `read` and a `send` cost less than a splice into the stage, a request and a kernel
+    /// worker's wake-up.
     fn offload_now(&self, ctx: &Ctx<'_>) -> bool {
         self.offload
+            && self.relayed >= BULK_AFTER
             && !self.peer_gone
             && self.dst.is_some()
             && ctx.offload.as_deref().is_some_and(|o| o.has_room())

@@ -48,6 +48,13 @@ fn thread_names() -> Vec<String> {
         .collect()
 }
 
+/// Reads exactly `n` bytes from `peer`, then stops reading (the socket stays open).
+fn read_then_stop(mut peer: UnixStream, n: usize) -> (Vec<u8>, UnixStream) {
+    let mut got = vec![0u8; n];
+    bounded("first reads", || peer.read_exact(&mut got)).unwrap();
+    (got, peer)
+}
+
 /// A stdout-only relay into a blocking socket: (relay, the process's stdout, the peer).
 fn relay_into_blocking_socket(grace_ms: u64) -> (PipeRelay, std::fs::File, UnixStream) {
     let (sock, peer) = socketpair();
@@ -154,19 +161,21 @@ fn a_peer_that_stops_reading_still_ends_the_relay_with_exact_counts() {
     warm.cut();
     bounded("warm-up relay", || warm.wait());
     let before = fd_count();
-    let (relay, mut out, mut peer) = relay_into_blocking_socket(200);
+    let (relay, mut out, peer) = relay_into_blocking_socket(200);
     let data = pattern(5, 16 << 20);
     let expected = data.clone();
     let writer = std::thread::spawn(move || {
         // Blocks once every buffer is full; fails (EPIPE) once the relay has let go.
         let _ = out.write_all(&data);
     });
+    // The peer reads the first 2 MiB (past a bulk stream's first MiB, which is copied), then
+    // stops.
+    let (mut got, mut peer) = read_then_stop(peer, 2 << 20);
     std::thread::sleep(Duration::from_millis(300));
     relay.process_exited();
     let report = bounded("relay wait", || relay.wait());
     bounded("writer", move || writer.join()).unwrap();
     assert!(report.was_cut(), "the writer was still there: {report:?}");
-    let mut got = Vec::new();
     bounded("end-of-file", || peer.read_to_end(&mut got)).unwrap();
     assert_eq!(got.len() as u64, report.stdout.relayed, "{report:?}");
     assert!(got == expected[..got.len()], "bytes lost or reordered");
@@ -186,20 +195,28 @@ fn more_stalled_streams_than_requests_in_flight_all_end() {
     let mut all = Vec::new();
     for i in 0..RELAYS {
         let (relay, mut out, peer) = relay_into_blocking_socket(200);
-        let data = pattern(i as u8, 2 << 20);
+        let data = pattern(i as u8, 4 << 20);
         let writer = std::thread::spawn(move || {
             let _ = out.write_all(&data);
         });
-        all.push((relay, writer, peer, i));
+        // Each peer reads past the copied first MiB, then stops.
+        let reader = std::thread::spawn(move || read_then_stop(peer, 3 << 19));
+        all.push((relay, writer, reader, i));
     }
+    let all: Vec<_> = all
+        .into_iter()
+        .map(|(relay, writer, reader, i)| {
+            let (got, peer) = bounded("first reads", move || reader.join()).unwrap();
+            (relay, writer, got, peer, i)
+        })
+        .collect();
     std::thread::sleep(Duration::from_millis(300));
     for (relay, ..) in &all {
         relay.process_exited();
     }
-    for (relay, writer, mut peer, i) in all {
+    for (relay, writer, mut got, mut peer, i) in all {
         let report = bounded("relay wait", || relay.wait());
         bounded("writer", move || writer.join()).unwrap();
-        let mut got = Vec::new();
         bounded("end-of-file", || peer.read_to_end(&mut got)).unwrap();
         assert_eq!(
             got.len() as u64,
@@ -207,7 +224,7 @@ fn more_stalled_streams_than_requests_in_flight_all_end() {
             "relay {i}: {report:?}"
         );
         assert!(
-            got == pattern(i as u8, 2 << 20)[..got.len()],
+            got == pattern(i as u8, 4 << 20)[..got.len()],
             "relay {i}: bytes lost or reordered"
         );
     }
@@ -306,14 +323,14 @@ fn after_the_relay_the_socket_is_closed_for_its_peer() {
     for i in 0..12u8 {
         let (relay, mut out, peer) = relay_into_blocking_socket(2000);
         let reader = collect(peer.try_clone().unwrap());
-        bounded("writer", || out.write_all(&pattern(i, 1 << 20))).unwrap();
+        bounded("writer", || out.write_all(&pattern(i, 2 << 20))).unwrap();
         drop(out);
         relay.process_exited();
         let report = bounded("relay wait", || relay.wait());
-        assert_eq!(report.stdout.relayed, 1 << 20, "{report:?}");
+        assert_eq!(report.stdout.relayed, 2 << 20, "{report:?}");
         assert_eq!(
             bounded("reader", move || reader.join()).unwrap().len(),
-            1 << 20
+            2 << 20
         );
         // The relay half-closed the socket (end-of-file above); now it must be closed.
         bounded("peer's hang-up", || {
