@@ -70,7 +70,7 @@ for g in "${groups[@]}"; do
         --file stdio/src/stage.rs --file stdio/src/stream.rs --file stdio/src/drain.rs \
         --file stdio/src/reactor.rs --file stdio/src/endpoint.rs --re "$OFFLOAD_RE" \
         --test-package stdio -- --test blocking_socket --test pipe_relay --test shared \
-        --test scale --test soak --test properties || true ;;
+        --test scale --test soak --test properties --test host_descriptors || true ;;
     *) echo "unknown group $g" >&2; exit 2 ;;
     esac
     echo "== $g: $(cat "$out/mutants.out/caught.txt" 2>/dev/null | wc -l) caught," \
