@@ -18,7 +18,7 @@
 #          lines of drive and pull; RelayTask::offloaded; Reactor::quiet and the completion
 #          routing of Reactor::run; Endpoints::quiet and is_host_socket: 127 mutants), tested by
 #          the stdio test binaries that relay into sockets (all but tty and console). The lines
-#          named by number in OFFLOAD_RE are those of f727ba89; re-check them with
+#          named by number in OFFLOAD_RE are those of c0102583; re-check them with
 #          `cargo mutants --list` after an edit of stream.rs or reactor.rs (not run by default).
 #          Most of its caught mutants hang a relay: the tests' own bound is 20 s here
 #          (RTL_WAIT_BOUND_SECS; 60 s otherwise), so a hang costs 20 s, not 60
@@ -46,7 +46,7 @@ export RTL_PROPTEST_CASES="${RTL_PROPTEST_CASES:-300}"
 # Reactor::run (the OFFLOAD_TOKEN branch) by line.
 OFFLOAD_RE='Offload::|Stage::|Role::code|RelayTask::offloaded|Reactor::quiet|Endpoints::(quiet|is_host_socket)'
 OFFLOAD_RE+='|Stream::(offload_now|fill_stage|staged|flush_stage|offloaded|quiet|drop_pending|key|is_done)\b'
-OFFLOAD_RE+='|reactor\.rs:2(7[0-9]|8[0-5]):|stream\.rs:(233|249|281|285):'
+OFFLOAD_RE+='|reactor\.rs:2(7[0-9]|8[0-5]):|stream\.rs:(234|250|282|286):'
 common=(--in-place --no-shuffle --timeout 240 --build-timeout 900)
 for g in "${groups[@]}"; do
     out="mutants.out/$g"
