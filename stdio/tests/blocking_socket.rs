@@ -5,7 +5,7 @@
 //! deadline, the counts are exact, and nothing is left open.
 
 mod common;
-use common::bounded;
+use testkit::bounded;
 
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
@@ -13,10 +13,10 @@ use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::{collect, config, fd_count, pattern, socketpair};
+use common::{collect, config, fd_count, pattern, socketpair, stdout_only_relay};
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use runtime_api::{RelayEnd, StdioSet};
+use runtime_api::RelayEnd;
 use stdio::PipeRelay;
 
 /// The tests of this file run one at a time: one of them counts the process's descriptors.
@@ -59,18 +59,8 @@ fn read_then_stop(mut peer: UnixStream, n: usize) -> (Vec<u8>, UnixStream) {
 fn relay_into_blocking_socket(grace_ms: u64) -> (PipeRelay, std::fs::File, UnixStream) {
     let (sock, peer) = socketpair();
     assert!(blocking(&sock));
-    let (relay, child) = PipeRelay::new(
-        StdioSet {
-            stdin: None,
-            stdout: Some(sock),
-            stderr: None,
-        },
-        config(grace_ms),
-    )
-    .unwrap();
-    drop(child.stdin);
-    drop(child.stderr);
-    (relay, std::fs::File::from(child.stdout), peer)
+    let (relay, out) = stdout_only_relay(sock, config(grace_ms));
+    (relay, out, peer)
 }
 
 #[test]
@@ -78,20 +68,9 @@ fn bulk_output_into_a_blocking_socket_arrives_whole_and_in_order() {
     let _serial = serial();
     let (sock, peer) = socketpair();
     let hosts_dup = sock.try_clone().unwrap();
-    let (relay, child) = PipeRelay::new(
-        StdioSet {
-            stdin: None,
-            stdout: Some(sock),
-            stderr: None,
-        },
-        config(2000),
-    )
-    .unwrap();
-    drop(child.stdin);
-    drop(child.stderr);
+    let (relay, mut out) = stdout_only_relay(sock, config(2000));
     let data = pattern(3, 32 << 20);
     let expected = data.clone();
-    let mut out = std::fs::File::from(child.stdout);
     let writer = std::thread::spawn(move || out.write_all(&data).unwrap());
     let reader = collect(peer);
     // While bytes flow, the splices run on a kernel worker of the reactor's ring.
@@ -122,19 +101,8 @@ fn the_hosts_description_stays_blocking_through_the_relay() {
     let _serial = serial();
     let (sock, peer) = socketpair();
     let hosts_dup = sock.try_clone().unwrap();
-    let (relay, child) = PipeRelay::new(
-        StdioSet {
-            stdin: None,
-            stdout: Some(sock),
-            stderr: None,
-        },
-        config(2000),
-    )
-    .unwrap();
-    drop(child.stdin);
-    drop(child.stderr);
+    let (relay, mut out) = stdout_only_relay(sock, config(2000));
     let reader = collect(peer);
-    let mut out = std::fs::File::from(child.stdout);
     bounded("writer", || out.write_all(&pattern(4, 4 << 20))).unwrap();
     assert!(blocking(&hosts_dup));
     drop(out);
@@ -237,19 +205,8 @@ fn the_host_writing_its_own_dup_meanwhile_loses_nothing() {
     let _serial = serial();
     let (sock, peer) = socketpair();
     let mut hosts_dup = UnixStream::from(sock.try_clone().unwrap());
-    let (relay, child) = PipeRelay::new(
-        StdioSet {
-            stdin: None,
-            stdout: Some(sock),
-            stderr: None,
-        },
-        config(2000),
-    )
-    .unwrap();
-    drop(child.stdin);
-    drop(child.stderr);
+    let (relay, mut out) = stdout_only_relay(sock, config(2000));
     let reader = collect(peer);
-    let mut out = std::fs::File::from(child.stdout);
     let writer = std::thread::spawn(move || {
         out.write_all(&vec![b'r'; 8 << 20]).unwrap();
         out
@@ -286,20 +243,9 @@ fn a_socket_the_kernel_cannot_splice_into_still_gets_every_byte() {
     let flags = OFlag::from_bits_truncate(fcntl(sock.as_fd(), FcntlArg::F_GETFL).unwrap());
     fcntl(sock.as_fd(), FcntlArg::F_SETFL(flags | OFlag::O_APPEND)).unwrap();
     assert!(blocking(&sock));
-    let (relay, child) = PipeRelay::new(
-        StdioSet {
-            stdin: None,
-            stdout: Some(sock),
-            stderr: None,
-        },
-        config(2000),
-    )
-    .unwrap();
-    drop(child.stdin);
-    drop(child.stderr);
+    let (relay, mut out) = stdout_only_relay(sock, config(2000));
     let data = pattern(6, 4 << 20);
     let expected = data.clone();
-    let mut out = std::fs::File::from(child.stdout);
     let writer = std::thread::spawn(move || out.write_all(&data).unwrap());
     let reader = collect(peer);
     bounded("writer", move || writer.join()).unwrap();

@@ -7,14 +7,14 @@
 //! One test in this binary: it points the process's descriptor 1 at a pipe for a while.
 
 mod common;
-use common::{bounded, collect, config, pattern, socketpair};
+use common::{collect, config, pattern, socketpair, stdout_only_relay};
+use testkit::bounded;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use nix::libc;
-use runtime_api::{RelayEnd, StdioSet};
-use stdio::PipeRelay;
+use runtime_api::RelayEnd;
 
 /// Puts the saved descriptor back as descriptor 1 when dropped (the test harness writes there).
 struct Stdout(OwnedFd);
@@ -41,19 +41,8 @@ fn no_reference_to_the_hosts_stdout_is_kept_after_offloaded_splices() {
     // A relay into a blocking socket: its bytes go through the stage and the ring, several
     // requests of one reactor.
     let (sock, peer) = socketpair();
-    let (relay, child) = PipeRelay::new(
-        StdioSet {
-            stdin: None,
-            stdout: Some(sock),
-            stderr: None,
-        },
-        config(2000),
-    )
-    .unwrap();
-    drop(child.stdin);
-    drop(child.stderr);
+    let (relay, mut out) = stdout_only_relay(sock, config(2000));
     let reader = collect(peer);
-    let mut out = std::fs::File::from(child.stdout);
     let data = pattern(8, 4 << 20);
     bounded("writer", || out.write_all(&data)).unwrap();
     drop(out);

@@ -1,7 +1,7 @@
 //! Pipe relay behaviour over real pipes, sockets, files and processes.
 
 mod common;
-use common::bounded;
+use testkit::bounded;
 
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;

@@ -14,7 +14,7 @@
 //! by other tests running in parallel.
 
 mod common;
-use common::bounded;
+use testkit::bounded;
 
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;

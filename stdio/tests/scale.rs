@@ -11,10 +11,11 @@ mod common;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 
-use common::{bounded, config, pattern, socketpair};
+use common::{config, pattern, socketpair};
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use runtime_api::{RelayEnd, StdioSet};
 use stdio::{PipeRelay, OFFLOAD_WORKERS, REACTOR_THREADS};
+use testkit::bounded;
 
 const RELAYS: usize = 1000;
 

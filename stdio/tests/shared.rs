@@ -8,7 +8,7 @@
 //! against a deadline, and the test then unblocks what it can before failing.
 
 mod common;
-use common::bounded;
+use testkit::bounded;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};

@@ -8,7 +8,7 @@
 //! with `--nocapture` for the figures.
 
 mod common;
-use common::bounded;
+use testkit::bounded;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};

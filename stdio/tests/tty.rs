@@ -1,7 +1,7 @@
 //! Tty relay over a real pty.
 
 mod common;
-use common::bounded;
+use testkit::bounded;
 
 use std::io::Write;
 use std::os::fd::OwnedFd;

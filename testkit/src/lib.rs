@@ -11,15 +11,18 @@
 //! - [`require_runc_or_skip`] decides whether a test that needs real runc runs, skips, or (under
 //!   `RTL_REQUIRE_RUNC=1`, as CI sets it) fails because runc is missing;
 //!   [`require_youki_or_skip`] the same for youki, the second OCI runtime.
+//! - [`bounded`] puts a wall-clock bound on a wait, so that a hang fails the test run.
 
 #![warn(missing_docs)]
 
+mod bounded;
 mod bundle;
 mod lifecycle;
 mod runc_switch;
 mod scripts;
 mod seed_scenario;
 
+pub use bounded::{bounded, wait_bound, WAIT_BOUND};
 pub use bundle::{
     exec_process, write_busybox_rootfs, Bundle, BundleBuilder, PidNamespace, BUSYBOX,
     BUSYBOX_APPLETS,

@@ -8,9 +8,8 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, OnceLock};
+use std::sync::OnceLock;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use runtime_api::{Runtime, StdioSet};
 
@@ -45,36 +44,9 @@ pub fn require_runc_or_skip(test_name: &str) -> bool {
         && (!on_youki() || testkit::require_youki_or_skip(test_name).is_some())
 }
 
-/// How long a test lets one wait (of an init, with rule 1, or of an exec) take before it calls
-/// it hung: well above the layer's own bounds (rule 1's 10 s, the tests' 20 s runc calls).
-pub const WAIT_BOUND: Duration = Duration::from_secs(60);
+pub use testkit::bounded;
 
-/// Runs `f` (a wait) under [`WAIT_BOUND`]. A wait still blocked after the bound ends the whole
-/// test binary with a failure and says which: a hung wait is a failure of its own (rule 1 is
-/// bounded), and without this bound it would hang the binary until an outer timeout noticed.
-pub fn bounded<T: Send>(what: &str, f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        let (tx, rx) = mpsc::channel();
-        s.spawn(move || {
-            let _ = tx.send(f());
-        });
-        match rx.recv_timeout(WAIT_BOUND) {
-            Ok(v) => v,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                // Straight to stderr: the test harness's capture of `eprintln!` would be lost
-                // with the exit.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "{what} did not return within {WAIT_BOUND:?}: hung; failing the run"
-                );
-                std::process::exit(101);
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
-        }
-    })
-}
-
-/// [`runtime_api::Process::wait`] under [`WAIT_BOUND`] (see [`bounded`]).
+/// [`runtime_api::Process::wait`] under the tests' wait bound (see [`bounded`]).
 pub trait WaitBounded {
     fn wait_bounded(&self) -> runtime_api::Result<runtime_api::ExitStatus>;
 }

@@ -7,7 +7,6 @@ use serde_json::json;
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::sync::mpsc;
-use std::time::Duration;
 use testkit::{BundleBuilder, PidNamespace};
 
 /// A simulated runtime with this seed and otherwise default configuration.
@@ -24,29 +23,7 @@ pub fn sim_json(config: serde_json::Value) -> SimRuntime {
     backend_sim::open_from_json(&config).unwrap()
 }
 
-/// The wall-clock bound of every wait the helpers make. The simulator's waits run in virtual
-/// time and its relays deliver at once, so a wait that takes this long is hung.
-pub const WAIT_BOUND: Duration = Duration::from_secs(60);
-
-/// Runs `f` (a wait) under [`WAIT_BOUND`]. A wait still blocked after the bound ends the whole
-/// test binary with a failure and says which: a hung wait is a failure of its own (rule 2), and
-/// without this bound it would hang the binary until an outer timeout noticed.
-pub fn bounded<T: Send>(what: &str, f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        let (tx, rx) = mpsc::channel();
-        s.spawn(move || {
-            let _ = tx.send(f());
-        });
-        match rx.recv_timeout(WAIT_BOUND) {
-            Ok(v) => v,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                eprintln!("{what} did not return within {WAIT_BOUND:?}: hung; failing the run");
-                std::process::exit(101);
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
-        }
-    })
-}
+pub use testkit::bounded;
 
 /// A reader that collects everything written to a pipe until end-of-file, on its own thread.
 pub struct Capture {
@@ -67,7 +44,7 @@ impl Capture {
         (w, Capture { bytes })
     }
 
-    /// Everything read, once the writer closed (bounded by [`WAIT_BOUND`], like a wait).
+    /// Everything read, once the writer closed (bounded like a wait, see [`bounded`]).
     pub fn bytes(self) -> Vec<u8> {
         bounded("reading a captured stream to end-of-file", move || {
             self.bytes.recv().expect("the capture thread failed")
