@@ -45,7 +45,7 @@ export RTL_PROPTEST_CASES="${RTL_PROPTEST_CASES:-300}"
 # stdio-offload: the new functions by name, the offload lines of Stream::drive/pull and of
 # Reactor::run (the OFFLOAD_TOKEN branch) by line.
 OFFLOAD_RE='Offload::|Stage::|Role::code|RelayTask::offloaded|Reactor::quiet|Endpoints::(quiet|is_host_socket)'
-OFFLOAD_RE+='|Stream::(offload_now|fill_stage|staged|flush_stage|offloaded|quiet|drop_pending|key|is_done)\b'
+OFFLOAD_RE+='|Stream::(offload_now|fill_stage|staged|flush_stage|unstage|offloaded|quiet|drop_pending|key|is_done)\b'
 OFFLOAD_RE+='|reactor\.rs:2(7[0-9]|8[0-5]):|stream\.rs:(234|250|282|286):'
 common=(--in-place --no-shuffle --timeout 240 --build-timeout 900)
 for g in "${groups[@]}"; do

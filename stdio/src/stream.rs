@@ -406,12 +406,6 @@ impl Stream {
             return false;
         };
         let submitted = match ctx.offload.as_deref_mut().filter(|o| o.has_room()) {
-            // The kernel refused this stream's last request (see `offloaded`): asking again
-            // would only be refused again, for ever.
-            Some(_) if !self.offload => Err(std::io::Error::new(
-                std::io::ErrorKind::Unsupported,
-                "the kernel refused a splice into this connection",
-            )),
             Some(offload) => {
                 let len = u32::try_from(stage.held()).unwrap_or(u32::MAX);
                 offload.splice(key, stage.read_end(), eps.fd(dst), len)
@@ -429,18 +423,24 @@ impl Stream {
             }
             Err(e) => {
                 tracing::debug!(stream = self.role.name(), error = %e, "stdio relay: io_uring splice not possible; copying");
-                self.offload = false;
-                match stage.take_all() {
-                    Ok(bytes) => {
-                        self.pending.extend_from_slice(&bytes);
-                    }
-                    Err(e) => {
-                        tracing::warn!(stream = self.role.name(), error = %e, "stdio relay: cannot read back the stage; its bytes are dropped");
-                        self.dropped += stage.held() as u64;
-                    }
-                }
-                self.stage = None;
+                self.unstage();
                 false
+            }
+        }
+    }
+
+    /// This stream stops going through the stage and io_uring: what the stage holds goes to
+    /// the stream's buffer, for the copy path (no request may be in flight).
+    fn unstage(&mut self) {
+        self.offload = false;
+        let Some(mut stage) = self.stage.take() else {
+            return;
+        };
+        match stage.take_all() {
+            Ok(bytes) => self.pending.extend_from_slice(&bytes),
+            Err(e) => {
+                tracing::warn!(stream = self.role.name(), error = %e, "stdio relay: cannot read back the stage; its bytes are dropped");
+                self.dropped += stage.held() as u64;
             }
         }
     }
@@ -457,10 +457,11 @@ impl Stream {
         } else {
             match Errno::from_raw(-result) {
                 Errno::EAGAIN | Errno::EINTR | Errno::ECANCELED => {}
-                // The kernel cannot do this splice: the staged bytes go the copy path.
+                // The kernel cannot do this splice (asking again would be refused again, for
+                // ever): the staged bytes go the copy path.
                 e @ (Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP | Errno::EBADF) => {
                     tracing::debug!(stream = self.role.name(), error = %e, "stdio relay: io_uring splice failed; copying");
-                    self.offload = false;
+                    self.unstage();
                 }
                 e if self.phase != Phase::Done => self.peer_gone(eps, e),
                 _ => {}
