@@ -277,21 +277,27 @@ impl Runtime for RuncRuntime {
         }
         // A table: its ids, then each one's `state` (exact JSON, the same as `state` gives).
         // A container deleted in between is not listed.
-        // youki's `list` fails as a whole while a container's state file is being written
-        // (a `create` in flight): a few bounded retries.
-        let mut tries = 0;
-        let out = loop {
-            match self.runc.run(&Command::List { json: false }) {
-                Err(e) if tries < 20 && e.message().contains("failed to parse container state") => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(10));
+        // youki's `list` and `state` fail while a container's state file is being written
+        // (a `create` in flight; the file is empty for a moment): a few bounded retries.
+        let past_state_writes = |cmd: &Command| {
+            let mut tries = 0;
+            loop {
+                match self.runc.run(cmd) {
+                    Err(e)
+                        if tries < 20
+                            && e.message().contains("failed to parse container state") =>
+                    {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    r => break r,
                 }
-                r => break r?,
             }
         };
+        let out = past_state_writes(&Command::List { json: false })?;
         let mut states = Vec::new();
         for id in state::parse_list_table(&out.stdout)? {
-            match self.runc.run(&Command::State { id: id.clone() }) {
+            match past_state_writes(&Command::State { id: id.clone() }) {
                 Ok(out) => states.push(state::parse_state(&id, &out.stdout)?),
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
