@@ -674,8 +674,9 @@ impl containerd_shim::Task for Service {
             let exec = self.exec(&task, &req.exec_id)?;
             self.start_exec(task, exec)
         };
-        // The shim now mostly waits, for as long as its container runs.
-        crate::memory::give_back_free_heap();
+        // The shim now mostly waits, for as long as its container runs: once quiet, it keeps
+        // neither the heap nor the code of the burst resident (see `memory`).
+        crate::memory::trim_when_idle();
         started
     }
 
