@@ -632,3 +632,140 @@ fn ctr_run_with_a_tty_follows_a_resize() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(137));
 }
+
+/// `ctr events` of this daemon, one line per event, read on a thread of its own.
+struct EventStream {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl EventStream {
+    /// Subscribes, and returns once an event published after the subscription was seen (a
+    /// namespace created for the purpose), so that no later event can be missed.
+    fn subscribe(d: &Daemon) -> EventStream {
+        let mut child = d
+            .ctr_cmd()
+            .arg("events")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ctr events");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stream = EventStream { child, lines };
+        for attempt in 0.. {
+            assert!(attempt < 60, "ctr events never saw a namespace created");
+            let probe = format!("{}-probe-{attempt}", d.namespace);
+            assert!(d.ctr(&["namespaces", "create", &probe]).status.success());
+            let needle = format!("/namespaces/create {{\"name\":\"{probe}\"");
+            if stream
+                .next_matching(&needle, Duration::from_secs(1))
+                .is_some()
+            {
+                return stream;
+            }
+        }
+        unreachable!()
+    }
+
+    /// The next line containing `needle` within `timeout`, or `None`.
+    fn next_matching(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return Some(line),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn events_reach_containerd_in_its_order() {
+    if !require_containerd_or_skip("events") {
+        return;
+    }
+    let d = Daemon::start("events");
+    let events = EventStream::subscribe(&d);
+    let rootfs = d.rootfs.display().to_string();
+    let out = d.ctr(&[
+        "run",
+        "-d",
+        "--null-io",
+        "--runtime",
+        RUNTIME,
+        "--rootfs",
+        &rootfs,
+        "ev1",
+        "/bin/sleep",
+        "1000",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = d.ctr(&["task", "exec", "--exec-id", "e1", "ev1", "/bin/true"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    for step in [
+        &["task", "pause", "ev1"][..],
+        &["task", "resume", "ev1"],
+        &["task", "kill", "-s", "KILL", "ev1"],
+    ] {
+        let out = d.ctr(step);
+        assert!(out.status.success(), "{step:?}: {:?}", text(&out));
+    }
+    eventually("ev1 stopped", LONG, || {
+        (d.task_status("ev1").as_deref() == Some("STOPPED")).then_some(())
+    });
+    let out = d.ctr(&["task", "rm", "ev1"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+
+    // Every task event of ev1, in the order containerd received them, up to its delete.
+    let mut topics = Vec::new();
+    while topics.last().map(String::as_str) != Some("/tasks/delete") {
+        let line = events
+            .next_matching("\"container_id\":\"ev1\"", LONG)
+            .unwrap_or_else(|| panic!("no further event of ev1 after {topics:?}"));
+        let topic = line
+            .split_whitespace()
+            .find(|word| word.starts_with("/tasks/"))
+            .unwrap_or_else(|| panic!("no topic in {line:?}"));
+        // Which process an exit is of: the exec's (id e1) or init's (id ev1).
+        let topic = match topic {
+            "/tasks/exit" if line.contains("\"id\":\"e1\"") => "/tasks/exit e1".to_string(),
+            "/tasks/exit" => "/tasks/exit init".to_string(),
+            other => other.to_string(),
+        };
+        topics.push(topic);
+    }
+    assert_eq!(
+        topics,
+        [
+            "/tasks/create",
+            "/tasks/start",
+            "/tasks/exec-added",
+            "/tasks/exec-started",
+            "/tasks/exit e1",
+            "/tasks/paused",
+            "/tasks/resumed",
+            "/tasks/exit init",
+            "/tasks/delete",
+        ]
+    );
+}
