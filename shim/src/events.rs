@@ -2,12 +2,13 @@
 //! which the shim decided them (TaskCreate, TaskStart, TaskExecAdded, TaskExecStarted,
 //! TaskExit, TaskDelete, TaskPaused, TaskResumed).
 //!
-//! Each event goes over a connection of its own, closed once containerd has accepted it. A
-//! shim publishes a handful of events in its container's life, and the ttrpc client of
-//! `containerd-shim` wakes every 10 ms for as long as its connection is open (its receiver
-//! polls with a 10 ms timeout): a connection kept open for the container's whole life costs an
-//! idle shim a hundred wake-ups a second. A fresh connection per event also survives a
-//! restart of containerd between two events.
+//! The connection to containerd is kept through a burst of events (create, start, execs) and
+//! closed when the shim goes quiet ([`Events::disconnect`], an [idle](crate::idle) task): the
+//! ttrpc client of `containerd-shim` wakes every 10 ms for as long as its connection is open
+//! (its receiver polls with a 10 ms timeout), so a connection kept for the container's whole
+//! life would cost an idle shim a hundred wake-ups a second. The next event connects again;
+//! an event whose connection fails is sent once more over a fresh one (containerd restarted
+//! since the last).
 
 use std::sync::Mutex;
 
@@ -17,17 +18,20 @@ use containerd_shim::Context;
 
 /// The event publisher of one shim.
 pub struct Events {
-    /// containerd's ttrpc address; the lock also keeps the events in order.
-    address: Mutex<String>,
+    /// containerd's ttrpc address.
+    address: String,
+    /// The open connection, if any; the lock also keeps the events in order.
+    publisher: Mutex<Option<RemotePublisher>>,
     namespace: String,
 }
 
 impl Events {
     /// Publishes to containerd's ttrpc endpoint at `address` into containerd namespace
-    /// `namespace`.
-    pub fn new(address: &str, namespace: &str) -> Events {
+    /// `namespace`, starting with `publisher`'s connection if one is given.
+    pub fn new(publisher: Option<RemotePublisher>, address: &str, namespace: &str) -> Events {
         Events {
-            address: Mutex::new(address.to_string()),
+            address: address.to_string(),
+            publisher: Mutex::new(publisher),
             namespace: namespace.to_string(),
         }
     }
@@ -37,13 +41,47 @@ impl Events {
     /// logged: the task's own result does not depend on it (containerd also polls `State` and
     /// `Wait`).
     pub fn publish(&self, topic: &str, event: Box<dyn MessageDyn>) {
-        let address = self.address.lock().unwrap_or_else(|p| p.into_inner());
-        let published = RemotePublisher::new(address.as_str()).and_then(|publisher| {
-            publisher.publish(Context::default(), topic, &self.namespace, event)
-        });
-        match published {
+        let mut publisher = self.publisher.lock().unwrap_or_else(|p| p.into_inner());
+        let mut fresh = publisher.is_none();
+        let mut result = Err(containerd_shim::Error::Other("not sent".into()));
+        for _ in 0..2 {
+            if publisher.is_none() {
+                match RemotePublisher::new(&self.address) {
+                    Ok(p) => *publisher = Some(p),
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            let Some(p) = publisher.as_ref() else { break };
+            result = p.publish(
+                Context::default(),
+                topic,
+                &self.namespace,
+                event.clone_box(),
+            );
+            if result.is_ok() || fresh {
+                break;
+            }
+            // A connection kept from an earlier burst: containerd may have restarted since.
+            *publisher = None;
+            fresh = true;
+        }
+        match result {
             Ok(()) => tracing::debug!(topic, "event published"),
-            Err(e) => tracing::warn!(topic, address = %address, error = %e, "cannot publish event"),
+            Err(e) => {
+                *publisher = None;
+                tracing::warn!(topic, address = %self.address, error = %e, "cannot publish event");
+            }
+        }
+    }
+
+    /// Closes the connection (the next event opens a new one).
+    pub fn disconnect(&self) {
+        let mut publisher = self.publisher.lock().unwrap_or_else(|p| p.into_inner());
+        if publisher.take().is_some() {
+            tracing::debug!("event connection closed while idle");
         }
     }
 }

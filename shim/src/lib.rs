@@ -15,7 +15,8 @@
 //! - [`events`]: publishing task events in order;
 //! - [`exit`]: exit statuses and the order of exits;
 //! - [`cleanup`]: after a dead shim;
-//! - [`memory`]: giving the heap of a burst back to the system;
+//! - [`idle`]: what the shim does once quiet after a burst of work;
+//! - [`memory`]: giving the heap and the code of a burst back to the system;
 //! - [`pidfd`], [`logging`], [`error`].
 
 #![warn(missing_docs)]
@@ -25,6 +26,7 @@ pub mod cleanup;
 pub mod error;
 pub mod events;
 pub mod exit;
+pub mod idle;
 pub mod io;
 pub mod lifecycle;
 pub mod logging;

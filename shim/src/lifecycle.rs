@@ -100,15 +100,13 @@ impl containerd_shim::Shim for Lifecycle {
     }
 
     fn create_task_service(&self, publisher: RemotePublisher) -> Self::T {
-        // Events connect per event (see `events`): this connection, opened by
-        // `containerd_shim::run`, is closed here. containerd gives every shim its ttrpc
-        // address in `TTRPC_ADDRESS` (runtime v2); `containerd_shim` read it there too, and
-        // does not export the name.
-        drop(publisher);
+        // containerd gives every shim its ttrpc address in `TTRPC_ADDRESS` (runtime v2);
+        // `containerd_shim` read it there too (and connected `publisher`), and does not export
+        // the name. Events reconnect there after an idle spell (see `events`).
         let address = std::env::var("TTRPC_ADDRESS").unwrap_or_default();
         Service::new(
             &self.namespace,
-            Events::new(&address, &self.namespace),
+            Events::new(Some(publisher), &address, &self.namespace),
             self.exit.clone(),
         )
     }

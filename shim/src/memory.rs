@@ -16,89 +16,14 @@
 //!   next request faults back in only what it runs (minor faults, no I/O while the page cache
 //!   holds them).
 //!
-//! Both run once the shim has gone quiet after a `Start` ([`trim_when_idle`]): the answer to
-//! the start, the events it publishes and the waiter threads it starts run code too, and
-//! shedding before them would only see that code faulted straight back in.
+//! Both run once the shim has gone quiet after a `Start` (see [`idle`](crate::idle)): the
+//! answer to the start, the events it publishes and the waiter threads it starts run code too,
+//! and shedding before them would only see that code faulted straight back in.
 
 use std::ffi::{c_int, c_void};
-use std::sync::{Condvar, Mutex, OnceLock};
-use std::time::{Duration, Instant};
 
 use object::elf::{Dyn64, DF_TEXTREL, DT_FLAGS, DT_NULL, DT_TEXTREL, PF_W, PT_DYNAMIC, PT_LOAD};
 use object::NativeEndian;
-
-/// How long the shim must go without another `Start` before it sheds: long enough for the
-/// start's answer, its events and the threads it started to have run (a few milliseconds), short
-/// enough that a running container's shim is small almost at once.
-pub const IDLE_AFTER: Duration = Duration::from_millis(300);
-
-/// The deadline of the next trim, shared with the `idle-trim` thread.
-struct Pending {
-    deadline: Mutex<Option<Instant>>,
-    wake: Condvar,
-}
-
-/// Asks for [`shed_idle_code`] and [`give_back_free_heap`] once no further call has come for
-/// [`IDLE_AFTER`]. Returns at once: the trim runs on a thread of its own (`idle-trim`, started
-/// on the first call), so a burst of starts (execs) trims once, after the last. If that thread
-/// cannot be started, trims at once on the caller's.
-pub fn trim_when_idle() {
-    static PENDING: OnceLock<Option<&'static Pending>> = OnceLock::new();
-    let pending = PENDING.get_or_init(|| {
-        let pending: &'static Pending = Box::leak(Box::new(Pending {
-            deadline: Mutex::new(None),
-            wake: Condvar::new(),
-        }));
-        std::thread::Builder::new()
-            .name("idle-trim".into())
-            .spawn(move || trim_loop(pending))
-            .map_err(|error| tracing::warn!(%error, "no idle-trim thread: trimming at once"))
-            .ok()
-            .map(|_| pending)
-    });
-    match pending {
-        Some(pending) => {
-            let mut deadline = pending.deadline.lock().unwrap_or_else(|e| e.into_inner());
-            *deadline = Some(Instant::now() + IDLE_AFTER);
-            pending.wake.notify_one();
-        }
-        None => {
-            shed_idle_code();
-            give_back_free_heap();
-        }
-    }
-}
-
-/// The `idle-trim` thread: waits for a deadline, lets it pass without a newer one, trims.
-fn trim_loop(pending: &Pending) -> ! {
-    let mut deadline = pending.deadline.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        match *deadline {
-            None => {
-                deadline = pending
-                    .wake
-                    .wait(deadline)
-                    .unwrap_or_else(|e| e.into_inner());
-            }
-            Some(due) => {
-                let now = Instant::now();
-                if now < due {
-                    deadline = pending
-                        .wake
-                        .wait_timeout(deadline, due - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
-                    continue;
-                }
-                *deadline = None;
-                drop(deadline);
-                shed_idle_code();
-                give_back_free_heap();
-                deadline = pending.deadline.lock().unwrap_or_else(|e| e.into_inner());
-            }
-        }
-    }
-}
 
 /// Returns the heap's free pages to the kernel. Costs a walk over the free lists (a few
 /// microseconds for a shim's heap); nothing allocated is touched.

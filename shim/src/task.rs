@@ -29,6 +29,7 @@ use crate::backend::{self, Backend};
 use crate::error::{self, status, ShimError};
 use crate::events::Events;
 use crate::exit::{Exit, ExitCell, PendingExits};
+use crate::idle::{Idle, IDLE_AFTER};
 use crate::io::{self, IoPaths};
 use crate::options::ShimOptions;
 use crate::pidfd::PidFd;
@@ -46,7 +47,10 @@ pub struct Service {
 struct Inner {
     namespace: String,
     exit: Arc<ExitSignal>,
-    events: Events,
+    events: Arc<Events>,
+    /// Poked at every start: once quiet, the shim closes its event connection and sheds the
+    /// code and heap of the burst.
+    idle: Arc<Idle>,
     backend: Mutex<Option<Arc<Backend>>>,
     tasks: Mutex<BTreeMap<String, Arc<TaskEntry>>>,
 }
@@ -129,11 +133,24 @@ fn json_any<T: serde::de::DeserializeOwned>(any: &MessageField<Any>, what: &str)
 impl Service {
     /// A service publishing through `events`; `exit` is signalled by `Shutdown`.
     pub fn new(namespace: &str, events: Events, exit: Arc<ExitSignal>) -> Service {
+        let events = Arc::new(events);
+        let connection = events.clone();
+        let idle = Idle::start(
+            IDLE_AFTER,
+            vec![
+                Box::new(move || connection.disconnect()),
+                Box::new(|| {
+                    crate::memory::shed_idle_code();
+                }),
+                Box::new(crate::memory::give_back_free_heap),
+            ],
+        );
         Service {
             inner: Arc::new(Inner {
                 namespace: namespace.to_string(),
                 exit,
                 events,
+                idle,
                 backend: Mutex::new(None),
                 tasks: Mutex::new(BTreeMap::new()),
             }),
@@ -675,8 +692,8 @@ impl containerd_shim::Task for Service {
             self.start_exec(task, exec)
         };
         // The shim now mostly waits, for as long as its container runs: once quiet, it keeps
-        // neither the heap nor the code of the burst resident (see `memory`).
-        crate::memory::trim_when_idle();
+        // neither its event connection nor the heap and code of the burst (see `idle`).
+        self.inner.idle.poke();
         started
     }
 

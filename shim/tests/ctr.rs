@@ -720,6 +720,12 @@ fn events_reach_containerd_in_its_order() {
         "1000",
     ]);
     assert!(out.status.success(), "{:?}", text(&out));
+    // Quiet after the start, the shim closes its connection to containerd: the events after
+    // this one go over new connections.
+    eventually("the shim's idle disconnect", LONG, || {
+        d.log_contains("event connection closed while idle")
+            .then_some(())
+    });
     let out = d.ctr(&["task", "exec", "--exec-id", "e1", "ev1", "/bin/true"]);
     assert!(out.status.success(), "{:?}", text(&out));
     for step in [

@@ -107,6 +107,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.a
             .arg("--config")
             .arg(&config)
             .env("PATH", path)
+            // The shims' own log (debug) goes into containerd's log: tests read it.
+            .env("RUST_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -126,6 +128,13 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.a
             d.ctr(&["version"]).status.success().then_some(())
         });
         d
+    }
+
+    /// Whether containerd's log (its own lines and its shims') contains `text`.
+    pub fn log_contains(&self, text: &str) -> bool {
+        std::fs::read(self.dir.path().join("containerd.log"))
+            .map(|log| String::from_utf8_lossy(&log).contains(text))
+            .unwrap_or(false)
     }
 
     /// A `ctr` command on this daemon and namespace.
