@@ -63,6 +63,9 @@ pub(crate) struct Setup {
 
 impl Shared {
     pub fn new(s: Setup) -> Shared {
+        if s.owns_pid_namespace {
+            s.claim.on_demand_only();
+        }
         s.claim.add_session(s.init.pid);
         s.claim.add_cgroup_of(s.init.pid);
         Shared {

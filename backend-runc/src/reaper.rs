@@ -21,7 +21,8 @@
 //!   was listed in a container's cgroup. The session id is used because on cgroup v1 a zombie's
 //!   `/proc/<pid>/cgroup` reads `/`, while its session id stays. Children of ours that no claim
 //!   covers are never touched: they are the host's.
-//! * Orphans are looked for periodically while any claim exists, and on demand (rule 1,
+//! * Orphans are looked for periodically while any claim exists (but those of containers
+//!   that own their pid namespace: see [`Claim::on_demand_only`]), and on demand (rule 1,
 //!   delete). Reading all of `/proc` costs milliseconds of CPU, so the periodic tick (every
 //!   [`ORPHAN_SCAN_INTERVAL`]) first asks two cheap questions: is some child of ours a zombie
 //!   (`waitid(P_ALL, WNOWAIT)`, which reaps nothing), and has the set of our children changed
@@ -161,6 +162,9 @@ struct ClaimSet {
     /// ours found in it (a daemon that double-forked and called `setsid()`, reparented to us
     /// in a shared pid namespace) is claimed by pid at the scan that sees it.
     cgroup: Option<String>,
+    /// Scanned for on demand only (rule 1, delete, a killed exec), never by the periodic tick:
+    /// see [`Claim::on_demand_only`].
+    on_demand_only: bool,
 }
 
 impl ClaimSet {
@@ -236,7 +240,9 @@ struct Registry {
 
 impl Registry {
     fn scanning(&self) -> bool {
-        self.claims.values().any(|c| !c.is_empty())
+        self.claims
+            .values()
+            .any(|c| !c.on_demand_only && !c.is_empty())
     }
 }
 
@@ -853,6 +859,19 @@ impl Claim {
         if let Some(c) = reg.claims.get_mut(&self.id) {
             f(c);
         }
+    }
+
+    /// Takes this claim out of the periodic orphan scans; it is still looked at by every scan
+    /// made on demand (an init's exit, delete, a killed exec). For a container that owns its
+    /// pid namespace: none of its processes is ever reparented to us but the ones we watch by
+    /// pidfd (init, and each exec once its `runc exec` is gone). An orphan inside the
+    /// namespace goes to the namespace's init, never to a subreaper outside it, and when init
+    /// dies the kernel kills and reaps everything left in the namespace. A periodic scan could
+    /// find nothing of such a container; without it, a process of the layer whose containers
+    /// all own their pid namespace (a shim, the common case) does nothing at all while they
+    /// run.
+    pub fn on_demand_only(&self) {
+        self.edit(|c| c.on_demand_only = true);
     }
 
     /// Covers every process of session `sid`, whose leader (a container process we created)
