@@ -10,7 +10,7 @@ use crate::flavour::Flavour;
 
 /// Configuration of the runc backend. Every key is optional; unknown keys are refused.
 ///
-/// JSON keys: `runc_path`, `flavour`, `root`, `state_dir`, `drain_grace_ms`,
+/// JSON keys: `runc_path`, `flavour`, `version_cache`, `root`, `state_dir`, `drain_grace_ms`,
 /// `command_timeout_ms`, `peer_close_timeout_ms`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -21,6 +21,11 @@ pub struct Config {
     /// open from `runc_path --version`, which also refuses a binary that is not an OCI
     /// runtime. When given, the binary is trusted and not run at open.
     pub flavour: Option<Flavour>,
+    /// A file where open keeps what `runc_path --version` said, with the identity of the
+    /// binary it came from (device, inode, size, modification and change times): a later open,
+    /// in this process or another, that finds the same binary does not run it again (see
+    /// [`version_cache`](crate::version_cache)). Default: none, every open asks.
+    pub version_cache: Option<PathBuf>,
     /// runc's `--root` directory (its own container state). Default `/run/rtlayer-runc`.
     pub root: PathBuf,
     /// Where this backend keeps per-container state directories (mode 0700) and per-call runc
@@ -41,6 +46,7 @@ impl Default for Config {
         Config {
             runc_path: PathBuf::from("runc"),
             flavour: None,
+            version_cache: None,
             root: PathBuf::from("/run/rtlayer-runc"),
             state_dir: PathBuf::from("/run/rtlayer"),
             drain_grace_ms: 2000,

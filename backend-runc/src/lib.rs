@@ -55,6 +55,7 @@ mod reserve;
 mod runtime;
 mod state;
 mod statedir;
+pub mod version_cache;
 
 pub use config::Config;
 pub use container::RuncContainer;

@@ -29,7 +29,8 @@ pub struct RuncRuntime {
 
 /// Opens the backend: checks the configuration, creates the state directory (0700), starts
 /// the process-wide [reaper](crate::reaper) (this process becomes a child subreaper), and
-/// finds out which runtime `runc_path` is ([`Config::flavour`], else `runc_path --version`):
+/// finds out which runtime `runc_path` is ([`Config::flavour`], else `runc_path --version`,
+/// or what it said before, from [`Config::version_cache`]):
 /// a binary that is missing, hangs, or is not a runc-compatible OCI runtime is refused here
 /// with [`ErrorKind::Backend`] (or [`ErrorKind::Timeout`]), naming the binary.
 pub fn open(config: Config) -> Result<RuncRuntime> {
@@ -46,10 +47,16 @@ pub fn open(config: Config) -> Result<RuncRuntime> {
     let (flavour, version) = match config.flavour {
         Some(f) => (f, None),
         None => {
-            let v = Runc::detect(
+            let v = crate::version_cache::detect_with_cache(
                 &config.runc_path,
-                &config.state_dir,
-                config.command_timeout(),
+                config.version_cache.as_deref(),
+                || {
+                    Runc::detect(
+                        &config.runc_path,
+                        &config.state_dir,
+                        config.command_timeout(),
+                    )
+                },
             )?;
             (v.flavour, Some(v.version))
         }

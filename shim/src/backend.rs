@@ -27,7 +27,8 @@ pub struct Backend {
 
 /// Where the runc backend keeps its state for containerd namespace `namespace`, unless its
 /// configuration says otherwise: apart from other namespaces (ids are only unique within
-/// one) and from other users of the runc backend.
+/// one) and from other users of the runc backend; and where it remembers what the runtime
+/// binary said to `--version`.
 fn runc_defaults(namespace: &str, config: &mut serde_json::Map<String, Value>) {
     let base = PathBuf::from("/run/containerd/rtlayer").join(namespace);
     config
@@ -36,6 +37,11 @@ fn runc_defaults(namespace: &str, config: &mut serde_json::Map<String, Value>) {
     config
         .entry("state_dir")
         .or_insert_with(|| Value::from(base.join("state").display().to_string()));
+    // Every container has a shim of its own, which opens the backend anew: the runtime's
+    // `--version` is asked once per binary, not once per container.
+    config
+        .entry("version_cache")
+        .or_insert_with(|| Value::from(base.join("runtime-version.json").display().to_string()));
 }
 
 /// The plugin file the options' `backend` names.
@@ -138,6 +144,10 @@ mod tests {
         assert_eq!(
             c["state_dir"],
             Value::from("/run/containerd/rtlayer/k8s.io/state")
+        );
+        assert_eq!(
+            c["version_cache"],
+            Value::from("/run/containerd/rtlayer/k8s.io/runtime-version.json")
         );
     }
 }

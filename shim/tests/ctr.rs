@@ -46,6 +46,11 @@ fn run_rm_on_runc_delivers_stdout_stderr_and_exit_code() {
     eventually("the shim to exit", LONG, || {
         d.shim_pid("c1").is_none().then_some(())
     });
+    // The next shim of the namespace finds what runc said to `--version` (not a run of it).
+    let cache = d.state_dir().with_file_name("runtime-version.json");
+    let entry: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cache).expect("the runtime version cache")).unwrap();
+    assert_eq!(entry["flavour"], "runc", "{entry}");
 }
 
 #[test]
