@@ -168,6 +168,22 @@ impl BundleBuilder {
         let config = serde_json::to_vec_pretty(&self.spec).map_err(io::Error::other)?;
         fs::write(dir.join("config.json"), config)
     }
+
+    /// Like [`write_config`](Self::write_config), for a bundle rewritten run after run at
+    /// the same path (a backend that reads only `config.json`, at create: the simulator's
+    /// property runs): the JSON is compact, and `dir` and its empty `rootfs/` are created only
+    /// when the write finds no `dir`, so a rewrite is one open, write and close.
+    pub fn rewrite_config(&self, dir: &Path) -> io::Result<()> {
+        let config = serde_json::to_vec(&self.spec).map_err(io::Error::other)?;
+        let path = dir.join("config.json");
+        match fs::write(&path, &config) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(dir.join("rootfs"))?;
+                fs::write(&path, &config)
+            }
+            written => written,
+        }
+    }
 }
 
 /// Fills `rootfs` with a copy of `/bin/busybox`, its applet
@@ -256,6 +272,23 @@ pub fn exec_process(args: &[&str], terminal: bool) -> Process {
 mod tests {
     use super::*;
     use runtime_api::owns_pid_namespace;
+
+    #[test]
+    fn a_rewritten_config_makes_its_bundle_once_and_replaces_the_spec() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("c0");
+        BundleBuilder::new(&["echo", "one"])
+            .rewrite_config(&dir)
+            .unwrap();
+        assert!(dir.join("rootfs").is_dir());
+        BundleBuilder::new(&["echo", "two"])
+            .rewrite_config(&dir)
+            .unwrap();
+        let spec = Spec::load(dir.join("config.json")).unwrap();
+        let args = spec.process().as_ref().unwrap().args().clone().unwrap();
+        assert_eq!(args, ["echo", "two"]);
+        assert!(dir.join("rootfs").is_dir());
+    }
 
     #[test]
     fn pid_namespace_choices_drive_rule_one() {

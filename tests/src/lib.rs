@@ -12,6 +12,8 @@
 //!   ground truth, [`sim`]) where the traits cannot show enough.
 //! - [`model`]: the reference model of containers and processes for the state-machine test.
 //! - [`differential`]: compares what a user sees when one plan ran on two runtimes.
+//! - [`waiter`] and [`worker`]: bounded `wait`s, on waiter threads or on a scenario's own
+//!   worker thread.
 //! - [`properties`]: what the property tests share (case counts under CI, the simulator plugin,
 //!   seed and mutation knobs, failure messages with the seed and how to replay it).
 //!
@@ -34,3 +36,4 @@ pub mod runner;
 pub mod scenario;
 pub mod sim;
 pub mod waiter;
+pub mod worker;

@@ -119,9 +119,54 @@ pub fn run_on_sim(scenario: &Scenario) -> SimRun {
     run_on_sim_with(scenario, &mutations_from_env(), false)
 }
 
+/// How long one `wait` of a simulated scenario may take before it counts as hung.
+pub const SIM_WAIT_BOUND: Duration = Duration::from_secs(30);
+
 /// Runs `scenario` on a fresh simulated runtime opened with its seed and `mutations`; with
 /// `keep_trace`, the run's rendered event trace is kept in [`SimRun::trace`].
+///
+/// The run happens on a scenario worker thread, with its `wait`s inline
+/// ([`crate::worker`]). If one of them is still going after [`SIM_WAIT_BOUND`], the
+/// scenario is run once more here with every `wait` on a waiter thread (each bounded the same
+/// way), so that the record says what a hang left behind, and the first run's hung `wait` is
+/// added to the record's failures (a hang fails the scenario even if the second run ends).
 pub fn run_on_sim_with(scenario: &Scenario, mutations: &Value, keep_trace: bool) -> SimRun {
+    match crate::worker::run_scenario(
+        run_with_inline_waits,
+        scenario,
+        mutations,
+        keep_trace,
+        SIM_WAIT_BOUND,
+    ) {
+        Ok(run) => run,
+        Err(whose) => {
+            let mut run = run_on_sim_here(scenario, mutations, keep_trace, None);
+            run.record.failures.push(format!(
+                "wait {whose}: did not return within {SIM_WAIT_BOUND:?} (on the scenario \
+                 worker; this record is of a second run, with bounded waits)"
+            ));
+            run
+        }
+    }
+}
+
+fn run_with_inline_waits(
+    scenario: &Scenario,
+    mutations: &Value,
+    keep_trace: bool,
+    watch: std::sync::Arc<crate::waiter::WaitWatch>,
+) -> SimRun {
+    run_on_sim_here(scenario, mutations, keep_trace, Some(watch))
+}
+
+/// [`run_on_sim_with`] on this thread: waits inline through `inline_waits`, or on waiter
+/// threads bounded by [`SIM_WAIT_BOUND`].
+fn run_on_sim_here(
+    scenario: &Scenario,
+    mutations: &Value,
+    keep_trace: bool,
+    inline_waits: Option<std::sync::Arc<crate::waiter::WaitWatch>>,
+) -> SimRun {
     RUNS.fetch_add(1, Ordering::Relaxed);
     let mut plan = scenario.plan();
     plan.seed = effective_seed(scenario);
@@ -132,10 +177,11 @@ pub fn run_on_sim_with(scenario: &Scenario, mutations: &Value, keep_trace: bool)
     let inspector = SimInspector::new(runtime.as_ref()).expect("the simulator's inspector");
     let opts = RunOptions {
         id_prefix: "p".into(),
-        wait_bound: Duration::from_secs(30),
+        wait_bound: SIM_WAIT_BOUND,
         rootfs: false,
         unique_ids: false,
         sandbox_id: crate::replay::RTCTL_SANDBOX.into(),
+        inline_waits,
         ..RunOptions::default()
     };
     let record =

@@ -21,6 +21,7 @@ use crate::connection::{connect, Collected, Drain};
 use crate::inspect::{Inspector, KernelProcess, RelayFacts};
 use crate::replay::{exec_name, Call, Logged};
 use crate::scenario::{PidNs, Plan, Script, StdioPlan, Step};
+use crate::waiter::WaitWatch;
 
 /// Where and how a plan runs.
 #[derive(Clone, Debug)]
@@ -47,6 +48,10 @@ pub struct RunOptions {
     pub unique_ids: bool,
     /// The sandbox id given to `create_container`.
     pub sandbox_id: String,
+    /// When set, each `wait` runs on the runner's own thread, watched through this (whoever
+    /// owns the runner's thread bounds it: see `crate::worker`); when not, each runs on a
+    /// waiter thread and is given up after [`wait_bound`](Self::wait_bound).
+    pub inline_waits: Option<Arc<WaitWatch>>,
 }
 
 impl Default for RunOptions {
@@ -60,6 +65,7 @@ impl Default for RunOptions {
             rootfs: true,
             unique_ids: true,
             sandbox_id: "suite-sandbox".into(),
+            inline_waits: None,
         }
     }
 }
@@ -328,10 +334,12 @@ pub fn run_plan(
             // is `<bundle_base>/c<i>`, rewritten by each run that uses the same base rather
             // than made and removed per container (that cost more than the simulated run).
             let dir = bundle_base.join(format!("c{i}"));
-            builder.write_config(&dir).map(|()| RunBundle::ConfigOnly {
-                dir,
-                spec: builder.into_spec(),
-            })
+            builder
+                .rewrite_config(&dir)
+                .map(|()| RunBundle::ConfigOnly {
+                    dir,
+                    spec: builder.into_spec(),
+                })
         };
         let bundle = match bundle {
             Ok(b) => b,
@@ -743,7 +751,10 @@ fn wait_one(
         None => rec.ids[rec.procs[p].container].clone(),
     };
     rec.procs[p].wait_called_at = inspector.map(|i| i.now());
-    let status = crate::waiter::wait_bounded(proc, opts.wait_bound);
+    let status = match &opts.inline_waits {
+        Some(watch) => Some(watch.wait(proc.as_ref(), &name)),
+        None => crate::waiter::wait_bounded(proc, opts.wait_bound),
+    };
     rec.log(Call::Wait { name }, status.and_then(Result::err));
     let r = &mut rec.procs[p];
     r.status = status;

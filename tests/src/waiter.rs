@@ -3,15 +3,47 @@
 //! (a thread creation and teardown per process was a large share of a simulated scenario's
 //! CPU time); a `wait` that never returns keeps its thread for good, and a new one is started
 //! whenever no idle thread is left, so a hung `wait` never delays another.
+//!
+//! A runner that is itself on a thread of its own can instead wait inline, through a
+//! [`WaitWatch`] that another thread reads to bound it (see `crate::worker`): no hand-over
+//! to a waiter and back for each `wait`.
 
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use runtime_api::{ErrorKind, ExitStatus, Process};
 
 /// What a waiter reports: the process's `wait` result.
-type Outcome = Result<ExitStatus, ErrorKind>;
+pub type Outcome = Result<ExitStatus, ErrorKind>;
+
+/// `wait`s run inline on their caller's thread, watched: another thread can ask whether the
+/// one in progress has gone on for too long (and then give up on the caller's thread).
+#[derive(Debug, Default)]
+pub struct WaitWatch {
+    /// The `wait` in progress: since when, and whose.
+    current: Mutex<Option<(Instant, String)>>,
+}
+
+impl WaitWatch {
+    /// Calls `proc.wait()` here, marked as in progress for [`overdue`](Self::overdue).
+    pub fn wait(&self, proc: &dyn Process, whose: &str) -> Outcome {
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((Instant::now(), whose.to_string()));
+        let outcome = proc.wait().map_err(|e| e.kind());
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        outcome
+    }
+
+    /// Whose `wait` has been in progress for longer than `bound`, if one has.
+    pub fn overdue(&self, bound: Duration) -> Option<String> {
+        let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        current
+            .as_ref()
+            .filter(|(since, _)| since.elapsed() > bound)
+            .map(|(_, whose)| whose.clone())
+    }
+}
 
 /// One `wait` to run, and where its result goes.
 struct Job {

@@ -5,8 +5,11 @@
 //! to MiBs), the differential suite uses [`Shape::differential`] (outcomes that do not depend on
 //! timing, small enough to run on real runc quickly).
 
+use std::sync::LazyLock;
+
 use proptest::collection::vec;
 use proptest::prelude::*;
+use proptest::string::{string_regex, RegexGeneratorStrategy};
 use runtime_api::Signal;
 
 use super::{Cmd, Conn, ContainerPlan, PidNs, Scenario, Script, StdioPlan, Step};
@@ -69,8 +72,19 @@ impl Shape {
     }
 }
 
+/// A word of generated text. The regex is compiled once: a `&str` strategy compiles its regex
+/// again for every value it generates (a few percent of a simulated scenario's CPU time).
 fn text() -> impl Strategy<Value = String> {
-    "[a-z][a-z0-9]{0,9}"
+    static TEXT: LazyLock<RegexGeneratorStrategy<String>> =
+        LazyLock::new(|| string_regex("[a-z][a-z0-9]{0,9}").expect("a valid regex"));
+    &*TEXT
+}
+
+/// A `case` prefix (one or two letters), its regex compiled once like [`text`]'s.
+fn prefix() -> impl Strategy<Value = String> {
+    static PREFIX: LazyLock<RegexGeneratorStrategy<String>> =
+        LazyLock::new(|| string_regex("[a-z]{1,2}").expect("a valid regex"));
+    &*PREFIX
 }
 
 fn output_size(max: usize) -> impl Strategy<Value = usize> {
@@ -119,7 +133,7 @@ pub fn cmd(shape: &Shape) -> impl Strategy<Value = Cmd> {
             else_text
         }),
         1 => vec(text(), 0..=3).prop_map(|words| Cmd::For { words }),
-        1 => (text(), "[a-z]{1,2}").prop_map(|(word, prefix)| Cmd::Case { word, prefix }),
+        1 => (text(), prefix()).prop_map(|(word, prefix)| Cmd::Case { word, prefix }),
         1 => (text(), text()).prop_map(|words| Cmd::Var { words }),
         1 => text().prop_map(|text| Cmd::File { text }),
         1 => (text(), 0..=255i32).prop_map(|(text, code)| Cmd::Subshell { text, code }),
