@@ -7,11 +7,13 @@
 //! runs on a worker thread that waits inline ([`WaitWatch`]); the caller hands it over once
 //! and waits for the result, looking at the worker's `wait` in progress only when the scenario
 //! takes longer than [`CHECK_EVERY`]. A `wait` past its bound makes the caller give the worker
-//! up (it keeps its thread for good, as a hung waiter does) and say whose `wait` it was; a new
-//! worker serves the next scenario.
+//! up (it keeps its thread for good, as a hung waiter does, and its bundle directory with it)
+//! and say whose `wait` it was; a new worker serves the next scenario. Idle workers belong to
+//! the calling thread and end with it.
 
+use std::cell::RefCell;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -37,19 +39,37 @@ struct Job {
     done: mpsc::SyncSender<SimRun>,
 }
 
-/// An idle worker: its job channel and the watch of its waits.
+/// An idle worker: its job channel, the watch of its waits, and its thread.
 struct Worker {
     jobs: mpsc::Sender<Job>,
     watch: Arc<WaitWatch>,
+    thread: thread::JoinHandle<()>,
 }
 
-static IDLE: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
+/// The idle workers of one calling thread. When that thread ends, its workers are told to end
+/// and joined, so that what they keep for their runs (a bundle directory on `/dev/shm`, which
+/// a thread removes as it ends) is gone before the caller is.
+#[derive(Default)]
+struct Pool(Vec<Worker>);
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        for worker in self.0.drain(..) {
+            drop(worker.jobs);
+            let _ = worker.thread.join();
+        }
+    }
+}
+
+thread_local! {
+    static IDLE: RefCell<Pool> = RefCell::new(Pool::default());
+}
 
 fn spawn() -> Worker {
     let (jobs, rx) = mpsc::channel::<Job>();
     let watch = Arc::new(WaitWatch::default());
     let theirs = watch.clone();
-    thread::Builder::new()
+    let thread = thread::Builder::new()
         .name("suite-scenario".into())
         .spawn(move || {
             for job in rx {
@@ -65,7 +85,11 @@ fn spawn() -> Worker {
             }
         })
         .expect("spawning a scenario worker");
-    Worker { jobs, watch }
+    Worker {
+        jobs,
+        watch,
+        thread,
+    }
 }
 
 /// Runs `scenario` on a worker (`run` with inline waits) and returns its run; or, if one of
@@ -83,9 +107,7 @@ pub fn run_scenario(
     bound: Duration,
 ) -> Result<SimRun, String> {
     let worker = IDLE
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .pop()
+        .with(|idle| idle.borrow_mut().0.pop())
         .unwrap_or_else(spawn);
     let (done, result) = mpsc::sync_channel(1);
     let job = Job {
@@ -107,9 +129,7 @@ pub fn run_scenario(
     loop {
         match result.recv_timeout(CHECK_EVERY) {
             Ok(run) => {
-                IDLE.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(worker);
+                IDLE.with(|idle| idle.borrow_mut().0.push(worker));
                 return Ok(run);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
