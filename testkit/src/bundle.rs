@@ -110,6 +110,28 @@ impl BundleBuilder {
         self
     }
 
+    /// Leaves out of the spec what only a real runtime reads: mounts, annotations, the
+    /// process's capabilities, rlimits and `noNewPrivileges`, and the cgroup resources and
+    /// masked and read-only paths. Kept: `ociVersion`, `root`, the process's arguments,
+    /// environment, working directory, user and terminal, the hostname, the namespaces and the
+    /// cgroup path: all the simulator reads. For bundles of the simulator that are written
+    /// by the thousand (the rule properties): a third of the JSON to write and to parse.
+    pub fn config_only(mut self) -> Self {
+        self.spec.set_mounts(None);
+        self.spec.set_annotations(None);
+        if let Some(p) = self.spec.process_mut() {
+            p.set_capabilities(None);
+            p.set_rlimits(None);
+            p.set_no_new_privileges(None);
+        }
+        if let Some(l) = self.spec.linux_mut() {
+            l.set_resources(None);
+            l.set_masked_paths(None);
+            l.set_readonly_paths(None);
+        }
+        self
+    }
+
     /// Writes the bundle under `dir` instead of the system temp directory (the bundle
     /// directory itself is still a fresh one inside it).
     pub fn in_dir(mut self, dir: &Path) -> Self {

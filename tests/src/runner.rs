@@ -332,8 +332,10 @@ pub fn run_plan(
         } else {
             // A backend that reads only `config.json`, at create (the simulator): the bundle
             // is `<bundle_base>/c<i>`, rewritten by each run that uses the same base rather
-            // than made and removed per container (that cost more than the simulated run).
+            // than made and removed per container (that cost more than the simulated run), and
+            // holds only what such a backend reads.
             let dir = bundle_base.join(format!("c{i}"));
+            let builder = builder.config_only();
             builder
                 .rewrite_config(&dir)
                 .map(|()| RunBundle::ConfigOnly {
