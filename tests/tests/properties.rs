@@ -30,6 +30,10 @@ fn failure_dir() -> PathBuf {
 
 fn property(rule: &Rule, file: &'static str) {
     let cases = case_count(10_000, 1000);
+    // Loaded (and its build checked with cargo) before the clock starts: the rate below is
+    // that of the scenarios.
+    suites::properties::sim_plugin();
+    let started = std::time::Instant::now();
     let outcome = check_rule(
         rule,
         Shape::simulator(),
@@ -38,11 +42,14 @@ fn property(rule: &Rule, file: &'static str) {
         Some(file),
         None,
     );
+    let took = started.elapsed();
     log_line(&format!(
-        "{}: {} scenarios run ({cases} cases asked; shrinking included), {} known \
-         simulator race(s) set apart",
+        "{}: {} scenarios run ({cases} cases asked; shrinking included) in {:.2} s, {:.0} \
+         scenarios/s, {} known simulator race(s) set apart",
         rule.name,
         outcome.ran,
+        took.as_secs_f64(),
+        outcome.ran as f64 / took.as_secs_f64(),
         outcome.known.len()
     ));
     for k in &outcome.known {
