@@ -63,7 +63,10 @@ pub(crate) struct Setup {
 
 impl Shared {
     pub fn new(s: Setup) -> Shared {
-        if s.owns_pid_namespace {
+        // A container taken back from a dead host is not: the `runc exec`s of that host died
+        // with it, and their processes (in the namespace, but children of `runc exec`, outside
+        // it) were reparented to us without our watching them.
+        if s.owns_pid_namespace && !s.taken_back {
             s.claim.on_demand_only();
         }
         s.claim.add_session(s.init.pid);

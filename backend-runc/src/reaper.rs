@@ -863,13 +863,14 @@ impl Claim {
 
     /// Takes this claim out of the periodic orphan scans; it is still looked at by every scan
     /// made on demand (an init's exit, delete, a killed exec). For a container that owns its
-    /// pid namespace: none of its processes is ever reparented to us but the ones we watch by
-    /// pidfd (init, and each exec once its `runc exec` is gone). An orphan inside the
-    /// namespace goes to the namespace's init, never to a subreaper outside it, and when init
-    /// dies the kernel kills and reaps everything left in the namespace. A periodic scan could
-    /// find nothing of such a container; without it, a process of the layer whose containers
-    /// all own their pid namespace (a shim, the common case) does nothing at all while they
-    /// run.
+    /// pid namespace and that this process created: none of its processes is ever reparented
+    /// to us but the ones we watch by pidfd (init, and each exec once its `runc exec` is gone).
+    /// An orphan inside the namespace goes to the namespace's init, never to a subreaper
+    /// outside it, and when init dies the kernel kills and reaps everything left in the
+    /// namespace. A periodic scan could find nothing of such a container; without it, a
+    /// process of the layer whose containers all own their pid namespace (a shim, the common
+    /// case) does nothing at all while they run. Not for a container taken back from a dead
+    /// host: the processes of that host's `runc exec`s come to us unwatched.
     pub fn on_demand_only(&self) {
         self.edit(|c| c.on_demand_only = true);
     }
