@@ -458,6 +458,7 @@ impl Container for RuncContainer {
         let exec_started = Instant::now();
         if let Err(e) = sh.runc.run_with(&cmd, io) {
             pending.abandon();
+            sh.claim.scan_periodically();
             if e.kind() == ErrorKind::Timeout {
                 // runc may have started the process before it was killed: it is in its own
                 // session, out of reach of the invocation's process group.
@@ -486,6 +487,7 @@ impl Container for RuncContainer {
             Err(e) => {
                 tracing::error!(error = %e, "exec started but its pid file is unreadable; the process cannot be tracked");
                 pending.abandon();
+                sh.claim.scan_periodically();
                 cleanup();
                 return Err(sh.err(ErrorKind::Backend, format!("exec pid file: {e}")));
             }

@@ -239,6 +239,13 @@ struct Registry {
 }
 
 impl Registry {
+    /// Whether some claim could cover an orphan: a scan (on demand) has something to look for.
+    fn claiming(&self) -> bool {
+        self.claims.values().any(|c| !c.is_empty())
+    }
+
+    /// Whether the periodic tick runs: some claim that is not [on demand
+    /// only](Claim::on_demand_only) could cover an orphan.
     fn scanning(&self) -> bool {
         self.claims
             .values()
@@ -607,7 +614,7 @@ impl Reaper {
     /// before it is reaped, so a pid reused meanwhile is left alone.
     pub(crate) fn reap_orphans(&self) -> usize {
         let _scan = lock(&self.scan);
-        if !lock(&self.registry).scanning() {
+        if !lock(&self.registry).claiming() {
             return 0;
         }
         let snapshot = procfs::all_processes();
@@ -873,6 +880,18 @@ impl Claim {
     /// host: the processes of that host's `runc exec`s come to us unwatched.
     pub fn on_demand_only(&self) {
         self.edit(|c| c.on_demand_only = true);
+    }
+
+    /// Puts this claim back into the periodic orphan scans, and scans at once: after a failed or timed-out
+    /// `runc exec`, a process it started may have come to us without our watching it, and
+    /// only a scan reaps it (an unreaped zombie in a pid namespace keeps the namespace's init
+    /// from finishing its exit).
+    pub fn scan_periodically(&self) {
+        self.edit(|c| c.on_demand_only = false);
+        self.reaper.wake();
+        // A scan now as well: the live processes it finds in the container's cgroup are
+        // claimed while they are alive (a zombie's cgroup no longer says whose it was).
+        self.reaper.reap_orphans();
     }
 
     /// Covers every process of session `sid`, whose leader (a container process we created)

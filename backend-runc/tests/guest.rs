@@ -500,6 +500,72 @@ fn hang_after(w0: &World, cmd: &str) -> (PathBuf, PathBuf) {
     (script, started)
 }
 
+/// `runc exec` starting the process and then losing its pid file (the wrapper removes it):
+/// the exec fails, and its process, ours since `runc exec` exited, is unknown to it. In a
+/// container that owns its pid namespace (whose claims are scanned on demand only), the
+/// failed exec claims what is in the container's cgroup at once and puts the container back
+/// into the periodic scans: such a process that ends while the container runs is reaped, not
+/// left a zombie until the delete; one still running when init exits does not keep init from
+/// finishing its exit (its zombie would, unreaped).
+#[test]
+fn exec_that_loses_its_pid_file_leaves_no_zombie_behind() {
+    if !require_runc_or_skip("exec_that_loses_its_pid_file_leaves_no_zombie_behind") {
+        return;
+    }
+    let w0 = World::new("exec-nopid");
+    let started = w0.tmp.path().join("started");
+    let wrapper = w0.script(
+        "exec-losing-pid-file",
+        &format!(
+            "#!/bin/sh\ncase \"$*\" in *\" exec \"*) ;; *) exec runc \"$@\";; esac\n\
+             runc \"$@\" || exit $?\n\
+             prev=; for a in \"$@\"; do if [ \"$prev\" = --pid-file ]; then cat \"$a\" >> {s}; echo >> {s}; rm -f \"$a\"; fi; prev=$a; done\n",
+            s = started.display()
+        ),
+    );
+    let w = world_with_runc(&w0, "exec-nopid", &wrapper, 20000);
+    let bundle = BundleBuilder::new(&["sh", "-c", "while true; do sleep 1; done"])
+        .build()
+        .unwrap();
+    let c =
+        w.rt.create_container("sb", &w.id(1), bundle.path(), StdioSet::none())
+            .unwrap();
+    c.start().unwrap();
+    let exec_sleep = || {
+        let e = c
+            .exec(&exec_process(&["sleep", "1000"], false), StdioSet::none())
+            .failed();
+        assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
+        assert!(e.message().contains("pid file"), "{e}");
+        *pids_in(&started)
+            .last()
+            .expect("runc exec did not start the process")
+    };
+    let first = exec_sleep();
+    assert!(
+        exists(first),
+        "the exec's process was expected to outlive the failed exec"
+    );
+    // It ends by itself (here: killed) while the container runs on.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    poll_until(
+        "the lost exec's process to be reaped",
+        Duration::from_secs(10),
+        || !exists(first),
+    );
+    // A second one, left running: init's exit tears the namespace down, this process with it.
+    let second = exec_sleep();
+    finish(c);
+    assert!(
+        !exists(second),
+        "the exec's process is left (alive or a zombie)"
+    );
+}
+
 /// Issue 10 item 5: `runc create` timing out after init called `setsid()`: killing the
 /// invocation's process group missed init, which stayed (alive, or a zombie).
 #[test]
