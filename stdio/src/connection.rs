@@ -216,7 +216,8 @@ pub(crate) fn half_close(fd: BorrowedFd<'_>) -> io::Result<()> {
 
 /// Whether the peer of socket `fd` has shut down its side (or the socket failed), asked
 /// without reading anything: bytes the peer sent stay queued for whoever reads them (the
-/// process's stdin stream, or the host through its own dup).
+/// process's stdin stream, or the host through its own dup). For a pty master: whether every
+/// descriptor of its slave is closed (`POLLHUP`).
 pub(crate) fn peer_closed(fd: BorrowedFd<'_>) -> bool {
     // nix's `PollFlags` does not know POLLRDHUP (its `revents()` then gives `None`), so this
     // one call goes to libc directly.

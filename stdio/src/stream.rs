@@ -675,6 +675,11 @@ impl Stream {
         id: u64,
     ) {
         match self.phase {
+            // A pty whose every slave descriptor is closed has no writer left: all it holds was
+            // written before the cut, and `FIONREAD` counts only the line discipline's buffer
+            // (at most 4 KiB), not the output queued behind it. It gets no quota: it is read to
+            // its end-of-file (`EIO`) within the deadline below, and is complete.
+            Phase::Copying if self.src.is_some_and(|s| pty_hung_up(eps, s)) => {}
             Phase::Copying => {
                 let readable = self.src.map_or(0, |s| readable_now(eps.fd(s)));
                 self.quota = Some(self.quota.map_or(readable, |q| q.min(readable)));
@@ -739,6 +744,12 @@ pub(crate) fn grow_pipe(fd: std::os::fd::BorrowedFd<'_>) {
     if let Err(e) = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(BULK_PIPE_SIZE)) {
         tracing::debug!(error = %e, "stdio relay: cannot grow a bulk stream's pipe; keeping its size");
     }
+}
+
+/// Whether `src` is a pty master whose slave side is closed (`POLLHUP`): what it still holds
+/// is read, then it reads `EIO`.
+fn pty_hung_up(eps: &Endpoints, src: Slot) -> bool {
+    eps.kind(src) == FdKind::PtyMaster && peer_closed(eps.fd(src))
 }
 
 /// Writes as much of `data` as `dst` takes now.

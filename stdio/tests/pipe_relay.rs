@@ -8,7 +8,7 @@ use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{collect, config, pattern, socketpair};
+use common::{collect, config, fill_until_stalled, pattern, socketpair};
 use runtime_api::{RelayEnd, StdioSet};
 use stdio::PipeRelay;
 
@@ -448,4 +448,234 @@ fn a_child_writing_for_ever_past_the_grace_still_ends_the_relay() {
     let got = bounded("reader", move || reader.join()).unwrap();
     assert_eq!(got.len() as u64, report.stdout.relayed);
     assert!(got.chunks(2).all(|c| c == b"y\n" || c == b"y"));
+}
+
+/// While the process runs, one stream's own close timer (its peer did not close within
+/// `peer_close_timeout`) ends that stream only: it does not cut the relay. The other stream
+/// still carries what the process writes afterwards, and the relay ends complete.
+#[test]
+fn a_streams_close_timeout_does_not_cut_the_other_streams() {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let (out, out_peer) = socketpair();
+    let (err, err_peer) = socketpair();
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(out),
+            stderr: Some(err),
+        },
+        config(2000),
+    )
+    .unwrap();
+    drop(child.stdin);
+    let mut w_err = std::fs::File::from(child.stderr);
+    // stdout ends at once; its peer never closes, so the relay closes stdout after the
+    // peer-close timeout: the peer sees the hang-up (poll with no event asked for returns on
+    // it only).
+    drop(child.stdout);
+    let revents = bounded("stdout peer's hang-up", || {
+        let mut fds = [PollFd::new(out_peer.as_fd(), PollFlags::empty())];
+        poll(&mut fds, PollTimeout::NONE).unwrap();
+        fds[0].revents().unwrap()
+    });
+    assert!(revents.contains(PollFlags::POLLHUP), "{revents:?}");
+    // The process is still running: stderr must still be relayed.
+    let data = pattern(4, 100_000);
+    let reader = collect(err_peer);
+    bounded("writer", || w_err.write_all(&data)).unwrap();
+    drop(w_err);
+    relay.process_exited();
+    let report = bounded("relay wait", || relay.wait());
+    assert_eq!(report.end, RelayEnd::Complete);
+    assert_eq!(report.stderr.relayed, data.len() as u64);
+    assert_eq!(bounded("reader", move || reader.join()).unwrap(), data);
+}
+
+/// A cut stream delivers what was readable at the cut and no more, then ends at once, however
+/// much its writer keeps writing: here the peer was not reading at the cut (the pipe is full),
+/// reads everything afterwards, and `peer_close_timeout` is far longer than any test waits.
+#[test]
+fn a_cut_stream_delivers_only_what_was_readable_at_the_cut() {
+    let (inp, _in_peer) = socketpair();
+    let (out, out_peer) = socketpair();
+    let mut cfg = config(0);
+    cfg.drain_grace = None;
+    cfg.peer_close_timeout = Duration::from_secs(3600);
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: Some(inp),
+            stdout: Some(out),
+            stderr: None,
+        },
+        cfg,
+    )
+    .unwrap();
+    drop(child.stderr);
+    let mut process_stdin = std::fs::File::from(child.stdin);
+    let mut w = std::fs::File::from(child.stdout);
+    // The peer reads nothing yet: the relay stops taking data and the pipe stays full.
+    let chunk = pattern(5, 16 * 1024);
+    let written = fill_until_stalled(&mut w, &chunk);
+    relay.cut();
+    // The cut stops stdin: the process's stdin reaches end-of-file once the cut was taken.
+    let mut rest = Vec::new();
+    bounded("stdin's end-of-file", || {
+        process_stdin.read_to_end(&mut rest)
+    })
+    .unwrap();
+    // The writer goes on writing as fast as the relay lets it, until the relay lets go.
+    let writer = std::thread::spawn(move || while w.write_all(&chunk).is_ok() {});
+    let reader = collect(out_peer);
+    let report = bounded("relay wait", || relay.wait());
+    let got = bounded("reader", move || reader.join()).unwrap();
+    bounded("writer", move || writer.join()).unwrap();
+    assert_eq!(
+        report.end,
+        RelayEnd::Cut {
+            grace: Duration::ZERO
+        }
+    );
+    assert_eq!(got.len() as u64, report.stdout.relayed);
+    assert!(!got.is_empty());
+    assert!(
+        got.len() <= written,
+        "{} bytes delivered, {written} written before the cut",
+        got.len()
+    );
+}
+
+/// Into a socket the host uses nonblocking, and into a pipe, the relay splices (no copy through
+/// user space): every byte arrives, in order, and the report counts each of them.
+#[test]
+fn spliced_output_arrives_whole_and_is_counted() {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let (out, out_peer) = socketpair();
+    fcntl(&out, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).unwrap();
+    let (err_read, err_write) = nix::unistd::pipe().unwrap();
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(out),
+            stderr: Some(err_write),
+        },
+        config(2000),
+    )
+    .unwrap();
+    drop(child.stdin);
+    let out_reader = collect(out_peer);
+    let err_reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        std::fs::File::from(err_read).read_to_end(&mut got).unwrap();
+        got
+    });
+    // More than a bulk stream's threshold (1 MiB) on stdout, a little on stderr.
+    let data_out = pattern(6, 3 << 20);
+    let data_err = pattern(7, 200_000);
+    let mut w_out = std::fs::File::from(child.stdout);
+    let mut w_err = std::fs::File::from(child.stderr);
+    bounded("writer", || w_out.write_all(&data_out)).unwrap();
+    bounded("writer", || w_err.write_all(&data_err)).unwrap();
+    drop(w_out);
+    drop(w_err);
+    relay.process_exited();
+    let report = bounded("relay wait", || relay.wait());
+    assert_eq!(report.end, RelayEnd::Complete);
+    assert_eq!(report.stdout.relayed, data_out.len() as u64);
+    assert_eq!(report.stderr.relayed, data_err.len() as u64);
+    assert_eq!(report.stdout.dropped + report.stderr.dropped, 0);
+    assert!(bounded("reader", move || out_reader.join()).unwrap() == data_out);
+    assert!(bounded("reader", move || err_reader.join()).unwrap() == data_err);
+}
+
+/// A stream whose writer closed before the cut, its last bytes still in the pipe behind a peer
+/// that was not reading, is complete: the cut delivers them, the probe finds end-of-file, and
+/// the relay reports `Complete`, not `Cut`.
+#[test]
+fn a_stream_at_end_of_file_behind_a_stalled_peer_is_complete_after_a_cut() {
+    let (inp, _in_peer) = socketpair();
+    let (out, out_peer) = socketpair();
+    let mut cfg = config(0);
+    cfg.drain_grace = None;
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: Some(inp),
+            stdout: Some(out),
+            stderr: None,
+        },
+        cfg,
+    )
+    .unwrap();
+    drop(child.stderr);
+    let mut process_stdin = std::fs::File::from(child.stdin);
+    let mut w = std::fs::File::from(child.stdout);
+    let written = fill_until_stalled(&mut w, &pattern(8, 16 * 1024));
+    drop(w);
+    relay.cut();
+    // The cut stops stdin: the process's stdin reaches end-of-file once the cut was taken,
+    // before the peer reads anything.
+    let mut rest = Vec::new();
+    bounded("stdin's end-of-file", || {
+        process_stdin.read_to_end(&mut rest)
+    })
+    .unwrap();
+    relay.process_exited();
+    let reader = collect(out_peer);
+    let report = bounded("relay wait", || relay.wait());
+    let got = bounded("reader", move || reader.join()).unwrap();
+    assert_eq!(report.end, RelayEnd::Complete);
+    assert_eq!(got.len(), written);
+    assert_eq!(report.stdout.relayed, written as u64);
+}
+
+/// A stream waiting for its peer's end-of-file keeps waiting (up to its own
+/// `peer_close_timeout`, here far longer than any test waits) when the relay's drain grace runs
+/// out meanwhile: the grace cuts the stream that still has a writer, not the close wait of
+/// another.
+#[test]
+fn the_grace_does_not_end_another_streams_close_wait() {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let (out, mut out_peer) = socketpair();
+    let (err, mut err_peer) = socketpair();
+    let mut cfg = config(200);
+    cfg.peer_close_timeout = Duration::from_secs(3600);
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(out),
+            stderr: Some(err),
+        },
+        cfg,
+    )
+    .unwrap();
+    drop(child.stdin);
+    // stdout ends at once; the relay half-closes it and waits for its peer.
+    drop(child.stdout);
+    let mut got = Vec::new();
+    bounded("stdout's end-of-file", || out_peer.read_to_end(&mut got)).unwrap();
+    // stderr's writer lingers: the grace cuts stderr, which then half-closes it.
+    let lingering = child.stderr;
+    relay.process_exited();
+    bounded("stderr's end-of-file", || err_peer.read_to_end(&mut got)).unwrap();
+    assert!(got.is_empty());
+    // stdout still waits for its peer: its socket is not closed (no hang-up), and the relay has
+    // not ended.
+    let mut fds = [PollFd::new(out_peer.as_fd(), PollFlags::empty())];
+    poll(&mut fds, PollTimeout::ZERO).unwrap();
+    assert!(
+        !fds[0].revents().unwrap().contains(PollFlags::POLLHUP),
+        "stdout was closed before its peer closed"
+    );
+    assert_eq!(relay.try_report(), None);
+    drop(out_peer);
+    drop(err_peer);
+    let report = bounded("relay wait", || relay.wait());
+    assert_eq!(
+        report.end,
+        RelayEnd::Cut {
+            grace: Duration::from_millis(200)
+        }
+    );
+    drop(lingering);
 }

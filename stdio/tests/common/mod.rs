@@ -67,3 +67,32 @@ pub fn pattern(seed: u8, len: usize) -> Vec<u8> {
         .map(|i| (i as u32).wrapping_mul(31).wrapping_add(seed as u32 * 7) as u8)
         .collect()
 }
+
+/// Writes `chunk` again and again into `w` (made nonblocking) until the relay stops taking
+/// data: a write would block and `w` stays unwritable for 200 ms (the relay's peer is not
+/// reading). Returns the bytes written; `w` is blocking again afterwards.
+pub fn fill_until_stalled(w: &mut File, chunk: &[u8]) -> usize {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::io::Write;
+    use std::os::fd::AsFd;
+    let flags = OFlag::from_bits_truncate(fcntl(&*w, FcntlArg::F_GETFL).unwrap());
+    fcntl(&*w, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK)).unwrap();
+    let written = testkit::bounded("filling the relay", || {
+        let mut written = 0usize;
+        loop {
+            match w.write(chunk) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    let mut fds = [PollFd::new(w.as_fd(), PollFlags::POLLOUT)];
+                    if poll(&mut fds, PollTimeout::from(200u16)).unwrap() == 0 {
+                        return written;
+                    }
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    });
+    fcntl(&*w, FcntlArg::F_SETFL(flags)).unwrap();
+    written
+}
