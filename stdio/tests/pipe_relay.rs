@@ -597,6 +597,9 @@ fn a_stream_at_end_of_file_behind_a_stalled_peer_is_complete_after_a_cut() {
     let (out, out_peer) = socketpair();
     let mut cfg = config(0);
     cfg.drain_grace = None;
+    // Far longer than any test waits: the cut's own deadline must not be what ends the
+    // delivery, however slow a loaded machine is.
+    cfg.peer_close_timeout = Duration::from_secs(3600);
     let (relay, child) = PipeRelay::new(
         StdioSet {
             stdin: Some(inp),

@@ -129,6 +129,9 @@ fn a_pty_at_end_of_file_behind_a_stalled_peer_is_complete_after_a_cut() {
     let (out, out_peer) = socketpair();
     let mut cfg = config(0);
     cfg.drain_grace = None;
+    // Far longer than any test waits: the cut's own deadline must not be what ends the
+    // delivery, however slow a loaded machine is.
+    cfg.peer_close_timeout = Duration::from_secs(3600);
     let relay = TtyRelay::new(master, Some(inp), Some(out), cfg).unwrap();
     let mut slave = std::fs::File::from(slave);
     let written = fill_until_stalled(&mut slave, &[b'a'; 4096]);
@@ -165,6 +168,9 @@ fn a_pty_whose_slave_closes_after_the_cut_is_complete() {
     let mut filler = std::fs::File::from(out.try_clone().unwrap());
     let mut cfg = config(0);
     cfg.drain_grace = None;
+    // Far longer than any test waits: the cut's own deadline must not be what ends the
+    // delivery, however slow a loaded machine is.
+    cfg.peer_close_timeout = Duration::from_secs(3600);
     let relay = TtyRelay::new(master, Some(inp), Some(out), cfg).unwrap();
     // The connection is full (of the host's own bytes, through its dup) before the pty says
     // anything: the relay keeps what it reads and stops reading, and the pty holds the rest.
