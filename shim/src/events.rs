@@ -42,37 +42,35 @@ impl Events {
     /// `Wait`).
     pub fn publish(&self, topic: &str, event: Box<dyn MessageDyn>) {
         let mut publisher = self.publisher.lock().unwrap_or_else(|p| p.into_inner());
-        let mut fresh = publisher.is_none();
-        let mut result = Err(containerd_shim::Error::Other("not sent".into()));
-        for _ in 0..2 {
-            if publisher.is_none() {
-                match RemotePublisher::new(&self.address) {
-                    Ok(p) => *publisher = Some(p),
-                    Err(e) => {
-                        result = Err(e);
-                        break;
-                    }
-                }
-            }
-            let Some(p) = publisher.as_ref() else { break };
-            result = p.publish(
+        if let Some(kept) = publisher.as_ref() {
+            match kept.publish(
                 Context::default(),
                 topic,
                 &self.namespace,
                 event.clone_box(),
-            );
-            if result.is_ok() || fresh {
-                break;
+            ) {
+                Ok(()) => {
+                    tracing::debug!(topic, "event published");
+                    return;
+                }
+                // Kept from an earlier burst: containerd may have restarted since.
+                Err(e) => {
+                    tracing::debug!(topic, error = %e, "kept event connection failed; reconnecting");
+                    *publisher = None;
+                }
             }
-            // A connection kept from an earlier burst: containerd may have restarted since.
-            *publisher = None;
-            fresh = true;
         }
-        match result {
-            Ok(()) => tracing::debug!(topic, "event published"),
+        let fresh = RemotePublisher::new(&self.address).and_then(|p| {
+            p.publish(Context::default(), topic, &self.namespace, event)?;
+            Ok(p)
+        });
+        match fresh {
+            Ok(p) => {
+                *publisher = Some(p);
+                tracing::debug!(topic, "event published");
+            }
             Err(e) => {
-                *publisher = None;
-                tracing::warn!(topic, address = %self.address, error = %e, "cannot publish event");
+                tracing::warn!(topic, address = %self.address, error = %e, "cannot publish event")
             }
         }
     }

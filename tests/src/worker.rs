@@ -117,15 +117,12 @@ pub fn run_scenario(
         keep_trace,
         done,
     };
-    let worker = match worker.jobs.send(job) {
-        Ok(()) => worker,
-        // Its thread is gone (a run panicked on it): a new worker takes the job.
-        Err(mpsc::SendError(job)) => {
-            let fresh = spawn();
-            fresh.jobs.send(job).expect("a new scenario worker");
-            fresh
-        }
-    };
+    // An idle worker's thread runs until its pool ends: a worker whose run panicked, or that
+    // was given up, is never put back.
+    worker
+        .jobs
+        .send(job)
+        .expect("an idle scenario worker's thread is running");
     loop {
         match result.recv_timeout(CHECK_EVERY) {
             Ok(run) => {
