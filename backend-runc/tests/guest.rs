@@ -486,14 +486,27 @@ fn exec_child_that_exited_first_is_reaped_while_the_container_runs() {
 /// the pid file runc wrote into `<tmp>/started` and then hangs (so the call times out after
 /// runc started the process).
 fn hang_after(w0: &World, cmd: &str) -> (PathBuf, PathBuf) {
+    runc_wrapper(w0, &format!("hang-after-{cmd}"), cmd, "", "sleep 1000\n")
+}
+
+/// A runc wrapper that runs `runc` itself, then, for `cmd` only, appends the pid in the
+/// `--pid-file` it was given to a file (returned), runs `on_pid_file` (shell, with the pid
+/// file's path in `$a`) and then `tail`.
+fn runc_wrapper(
+    w0: &World,
+    name: &str,
+    cmd: &str,
+    on_pid_file: &str,
+    tail: &str,
+) -> (PathBuf, PathBuf) {
     let started = w0.tmp.path().join("started");
     let script = w0.script(
-        &format!("hang-after-{cmd}"),
+        name,
         &format!(
             "#!/bin/sh\ncase \"$*\" in *\" {cmd} \"*) ;; *) exec runc \"$@\";; esac\n\
              runc \"$@\" || exit $?\n\
-             prev=; for a in \"$@\"; do if [ \"$prev\" = --pid-file ]; then cat \"$a\" >> {s}; echo >> {s}; fi; prev=$a; done\n\
-             sleep 1000\n",
+             prev=; for a in \"$@\"; do if [ \"$prev\" = --pid-file ]; then cat \"$a\" >> {s}; echo >> {s}; {on_pid_file} fi; prev=$a; done\n\
+             {tail}",
             s = started.display()
         ),
     );
@@ -513,16 +526,7 @@ fn exec_that_loses_its_pid_file_leaves_no_zombie_behind() {
         return;
     }
     let w0 = World::new("exec-nopid");
-    let started = w0.tmp.path().join("started");
-    let wrapper = w0.script(
-        "exec-losing-pid-file",
-        &format!(
-            "#!/bin/sh\ncase \"$*\" in *\" exec \"*) ;; *) exec runc \"$@\";; esac\n\
-             runc \"$@\" || exit $?\n\
-             prev=; for a in \"$@\"; do if [ \"$prev\" = --pid-file ]; then cat \"$a\" >> {s}; echo >> {s}; rm -f \"$a\"; fi; prev=$a; done\n",
-            s = started.display()
-        ),
-    );
+    let (wrapper, started) = runc_wrapper(&w0, "exec-losing-pid-file", "exec", "rm -f \"$a\";", "");
     let w = world_with_runc(&w0, "exec-nopid", &wrapper, 20000);
     let bundle = BundleBuilder::new(&["sh", "-c", "while true; do sleep 1; done"])
         .build()
