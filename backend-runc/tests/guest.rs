@@ -13,7 +13,9 @@ use common::*;
 use runtime_api::{ErrorKind, ExitStatus, Signal, StdioSet};
 use testkit::{exec_process, require_runc_or_skip, BundleBuilder, PidNamespace};
 
-/// Forced pid reuse writes the system-wide `ns_last_pid`: one test at a time.
+/// Forced pid reuse writes the system-wide `ns_last_pid`: one test at a time, and never beside
+/// a test whose container forks without pause (such a test takes pids faster than a reuse can
+/// be forced: `could not force the reuse of cat's pid` under load, 2026-12-08).
 static PID_REUSE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Spawns `cmd` so that it gets pid `pid` (free now), by setting `ns_last_pid` to `pid - 1`
@@ -242,6 +244,7 @@ fn rule1_forks_during_the_kill_leave_no_zombie() {
     if !require_runc_or_skip("rule1_forks_during_the_kill_leave_no_zombie") {
         return;
     }
+    let _g = PID_REUSE.lock().unwrap_or_else(|e| e.into_inner());
     let w0 = World::new("forks");
     let wrapper = w0.script(
         "slow-ps-runc",
@@ -726,6 +729,7 @@ fn exec_timing_out_with_a_forking_process_leaves_nothing_of_its_session(
     name: &str,
     ns: PidNamespace,
 ) {
+    let _g = PID_REUSE.lock().unwrap_or_else(|e| e.into_inner());
     exec_timing_out_leaves_nothing_of_its_session(name, ns, "while true; do sleep 1000 & done");
 }
 
