@@ -278,22 +278,14 @@ impl Runtime for RuncRuntime {
     }
 
     fn list_container_states(&self) -> Result<Vec<ContainerState>> {
-        if self.runc.flavour().lists_json() {
-            let out = self.runc.run(&Command::List { json: true })?;
-            return state::parse_list(&out.stdout);
-        }
-        // A table: its ids, then each one's `state` (exact JSON, the same as `state` gives).
-        // A container deleted in between is not listed.
-        // youki's `list` and `state` fail while a container's state file is being written
-        // (a `create` in flight; the file is empty for a moment): a few bounded retries.
-        let past_state_writes = |cmd: &Command| {
+        // Listings race with other hosts' creates and deletes on the same root, and both
+        // runtimes can fail on such a race instead of skipping the container (bounded
+        // retries, see `lost_a_race`).
+        let past_races = |cmd: &Command| {
             let mut tries = 0;
             loop {
                 match self.runc.run(cmd) {
-                    Err(e)
-                        if tries < 20
-                            && e.message().contains("failed to parse container state") =>
-                    {
+                    Err(e) if tries < 20 && lost_a_race(&e) => {
                         tries += 1;
                         std::thread::sleep(std::time::Duration::from_millis(10));
                     }
@@ -301,10 +293,16 @@ impl Runtime for RuncRuntime {
                 }
             }
         };
-        let out = past_state_writes(&Command::List { json: false })?;
+        if self.runc.flavour().lists_json() {
+            let out = past_races(&Command::List { json: true })?;
+            return state::parse_list(&out.stdout);
+        }
+        // A table: its ids, then each one's `state` (exact JSON, the same as `state` gives).
+        // A container deleted in between is not listed.
+        let out = past_races(&Command::List { json: false })?;
         let mut states = Vec::new();
         for id in state::parse_list_table(&out.stdout)? {
-            match past_state_writes(&Command::State { id: id.clone() }) {
+            match past_races(&Command::State { id: id.clone() }) {
                 Ok(out) => states.push(state::parse_state(&id, &out.stdout)?),
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
@@ -320,5 +318,41 @@ impl Runtime for RuncRuntime {
 
     fn force_delete(&self, id: &str) -> Result<()> {
         self.force_remove(id)
+    }
+}
+
+/// Whether a `list` or `state` failed on a race with another host's create or delete on the
+/// same root, which a retry gets past:
+/// - runc (1.1): `list` reads the root's entries, then stats each; a container deleted in
+///   between fails the whole listing with `stat <root>/<id>: no such file or directory`
+///   (seen 2026-12-08 in the conformance suite, whose cases run in parallel);
+/// - youki: `list` and `state` fail while a container's state file is being written (a
+///   `create` in flight; the file is empty for a moment): `failed to parse container state`.
+fn lost_a_race(e: &Error) -> bool {
+    let m = e.message();
+    m.contains("failed to parse container state")
+        || (m.contains("stat ") && m.contains("no such file or directory"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_races_are_told_from_real_failures() {
+        let backend = |m: &str| Error::new(ErrorKind::Backend, m);
+        // runc 1.1.5's message, from the conformance suite's failure.
+        assert!(lost_a_race(&backend(
+            "runc list: stat /tmp/.tmpxtXfnd/runc-root/cf55822-3-s77: no such file or directory"
+        )));
+        assert!(lost_a_race(&backend(
+            "youki state: failed to parse container state: EOF while parsing a value"
+        )));
+        assert!(!lost_a_race(&backend(
+            "runc list: open /run/runc: permission denied"
+        )));
+        assert!(!lost_a_race(&backend(
+            "runc: exec: no such file or directory"
+        )));
     }
 }
