@@ -251,11 +251,61 @@ fn process_listings_show_zombies_and_who_created_them() {
     assert!(!child.created_by_runtime);
     let zombie = all.iter().find(|x| x.is_zombie).unwrap();
     assert!(!zombie.created_by_runtime);
+    // A zombie child of the host process is not the container's, whatever the claim covers.
+    let mut host_child = std::process::Command::new("true").spawn().unwrap();
+    let host_pid = host_child.id() as i32;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while proc_state(host_pid) != Some('Z') {
+        assert!(Instant::now() < deadline, "the host's child never exited");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let all = c.all_processes().unwrap();
+    assert!(
+        all.iter().all(|x| x.pid != host_pid),
+        "the host's zombie child {host_pid} is listed as the container's: {all:?}"
+    );
+    assert_eq!(host_child.wait().unwrap().code(), Some(0));
     finish(&w, c);
     assert_eq!(
         p.wait_bounded().unwrap(),
         ExitStatus::Signaled(Signal::KILL)
     );
+}
+
+/// A handle whose container was deleted never reaches a new container created with the same
+/// id: each call on it fails with `NotFound`, and the new container is untouched.
+#[test]
+fn a_deleted_containers_handle_never_reaches_a_new_one_with_its_id() {
+    if !require_runc_or_skip("a_deleted_containers_handle_never_reaches_a_new_one_with_its_id") {
+        return;
+    }
+    let w = World::new("stale");
+    let bundle = BundleBuilder::new(&["sleep", "1000"]).build().unwrap();
+    let id = w.id(1);
+    let old =
+        w.rt.create_container("sb", &id, bundle.path(), StdioSet::none())
+            .unwrap();
+    old.delete().unwrap();
+    let new =
+        w.rt.create_container("sb", &id, bundle.path(), StdioSet::none())
+            .unwrap();
+    assert_eq!(old.start().failed().kind(), ErrorKind::NotFound);
+    assert_eq!(new.state().unwrap().status, Status::Created);
+    new.start().unwrap();
+    assert_eq!(old.pause().failed().kind(), ErrorKind::NotFound);
+    assert_eq!(new.state().unwrap().status, Status::Running);
+    assert_eq!(
+        old.exec(&exec_process(&["true"], false), StdioSet::none())
+            .failed()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(old.kill(Signal::KILL).failed().kind(), ErrorKind::NotFound);
+    assert_eq!(old.delete().failed().kind(), ErrorKind::NotFound);
+    assert!(!old.exists().unwrap());
+    assert_eq!(new.state().unwrap().status, Status::Running);
+    assert!(new.running_processes().unwrap().len() == 1);
+    finish(&w, new);
 }
 
 #[test]
