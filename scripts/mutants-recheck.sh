@@ -17,15 +17,16 @@
 # with `git checkout`. Prints one line per mutant, "caught", "missed", "unviable" (it does not
 # build) or "timeout" (not counted as caught), and appends them, after a line with the
 # command, to recheck.txt beside NAMES_FILE, with the log of each one not missed. Paths are
-# taken from the tree's top. Run the runc mutants in a pid namespace of their own, as
-# scripts/mutants.sh says:
+# taken from the tree's top. Run the runc mutants with each test command in a pid namespace of
+# its own (as scripts/mutants.sh says, and so that what one mutant leaves running dies with its
+# command instead of filling the machine's pids: seen 2026-12-08, 32,000 `sleep`s):
 #
-#   unshare --pid --fork --mount-proc scripts/mutants-recheck.sh \
-#       mutants.out/runc/mutants.out/mutants.json mutants.out/runc/mutants.out/missed.txt -- \
+#   scripts/mutants-recheck.sh mutants.out/runc/mutants.out/mutants.json \
+#       mutants.out/runc/mutants.out/missed.txt -- unshare --pid --fork --kill-child --mount-proc \
 #       cargo test -p suites --test conformance conformance_runc_plugin
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 4 ] && [ "$3" = "--" ] || { sed -n '2,25p' "$0" >&2; exit 2; }
+[ $# -ge 4 ] && [ "$3" = "--" ] || { sed -n '2,26p' "$0" >&2; exit 2; }
 json=$(realpath "$1")
 names=$2
 shift 3

@@ -587,6 +587,95 @@ fn garbage_printing_runc_is_a_backend_error() {
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }
 
+/// runc failing on a live container, for a reason that is not "the container does not exist"
+/// (its log says so): the failure reaches the caller as a backend failure with runc's message,
+/// never as an answer (`exists` false, a delete done) nor as another kind; and once runc works
+/// again, the same calls succeed and nothing is left.
+#[test]
+fn runc_failing_on_a_live_container_is_reported_as_it_is() {
+    if !require_runc_or_skip("runc_failing_on_a_live_container_is_reported_as_it_is") {
+        return;
+    }
+    let w0 = World::new("failing");
+    let fail = w0.tmp.path().join("fail");
+    // While `fail` exists, `state`, `exec` and `delete` log an error and exit 1.
+    let wrapper = w0.script(
+        "failing-runc",
+        &format!(
+            "#!/bin/sh
+             if [ -e {f} ]; then case \"$*\" in *\" state \"*|*\" exec \"*|*\" delete \"*)
+             while [ \"$1\" != --log ]; do shift; done
+             echo '{{\"level\":\"error\",\"msg\":\"injected failure\"}}' >> \"$2\"
+             exit 1;; esac; fi
+             exec {runc} \"$@\"\n",
+            f = fail.display(),
+            runc = runtime_bin().display()
+        ),
+    );
+    let w = World::with(
+        "failing",
+        serde_json::json!({"runc_path": wrapper, "root": w0.root(), "state_dir": w0.state_dir()}),
+    );
+    let bundle = BundleBuilder::new(&["sleep", "1000"]).build().unwrap();
+    let c =
+        w.rt.create_container("sb", &w.id(1), bundle.path(), StdioSet::none())
+            .unwrap();
+    c.start().unwrap();
+    let injected = |e: runtime_api::Error| {
+        assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
+        assert!(e.message().contains("injected failure"), "{e}");
+    };
+    std::fs::write(&fail, "").unwrap();
+    injected(c.exists().failed());
+    injected(
+        c.exec(&exec_process(&["true"], false), StdioSet::none())
+            .failed(),
+    );
+    c.kill(Signal::KILL).unwrap();
+    assert_eq!(
+        c.wait_bounded().unwrap(),
+        ExitStatus::Signaled(Signal::KILL)
+    );
+    injected(c.delete().failed());
+    std::fs::remove_file(&fail).unwrap();
+    assert!(
+        c.exists().unwrap(),
+        "a delete that failed removed the container"
+    );
+    c.delete().unwrap();
+    assert!(!c.exists().unwrap());
+    assert!(w.state_entries().is_empty(), "{:?}", w.state_entries());
+    assert!(w.rt.list_container_states().unwrap().is_empty());
+}
+
+/// Used as a library (no plugin), the backend's containers tell rule 1's decision: whether
+/// the container owns its pid namespace, from its spec.
+#[test]
+fn the_library_tells_whether_a_container_owns_its_pid_namespace() {
+    if !require_runc_or_skip("the_library_tells_whether_a_container_owns_its_pid_namespace") {
+        return;
+    }
+    let w = World::new("libns");
+    let rt = backend_runc::open_from_json(&serde_json::json!({
+        "runc_path": runtime_bin(),
+        "root": w.root(),
+        "state_dir": w.state_dir(),
+    }))
+    .unwrap();
+    for (n, ns, owns) in [(1, PidNamespace::Own, true), (2, PidNamespace::Host, false)] {
+        let bundle = BundleBuilder::new(&["sleep", "1000"])
+            .pid_namespace(ns)
+            .build()
+            .unwrap();
+        let c = rt
+            .create("sb", &w.id(n), bundle.path(), StdioSet::none())
+            .unwrap();
+        assert_eq!(c.owns_pid_namespace(), owns, "container {n}");
+        runtime_api::Process::delete(&c).unwrap();
+    }
+    assert!(w.state_entries().is_empty(), "{:?}", w.state_entries());
+}
+
 #[test]
 fn host_children_keep_their_exit_status() {
     if !require_runc_or_skip("host_children_keep_their_exit_status") {
