@@ -243,7 +243,12 @@ fn fault_host_killed_at_a_generated_point_leaves_nothing_after_recovery() {
         // The new host: take back or clean up what it finds.
         for st in rt.list_container_states().unwrap() {
             if next(&mut rng) % 2 == 0 {
-                match take_back(rt.as_ref(), &st.id) {
+                // Under the tests' wait bound: a wait that hangs (rule 1 on a taken-back
+                // container never ending, say) fails the run instead of stalling it.
+                let back = testkit::bounded(&format!("{ctx}: taking back {}", st.id), || {
+                    take_back(rt.as_ref(), &st.id)
+                });
+                match back {
                     Ok(()) => taken_back += 1,
                     // The dead host's last `runc delete` (its child, still running when the
                     // host died) removed the container after it was listed.
@@ -251,8 +256,10 @@ fn fault_host_killed_at_a_generated_point_leaves_nothing_after_recovery() {
                     Err(e) => panic!("{ctx}: take back: {e}"),
                 }
             } else {
-                rt.force_delete(&st.id)
-                    .unwrap_or_else(|e| panic!("{ctx}: force delete: {e}"));
+                testkit::bounded(&format!("{ctx}: force-deleting {}", st.id), || {
+                    rt.force_delete(&st.id)
+                })
+                .unwrap_or_else(|e| panic!("{ctx}: force delete: {e}"));
                 force_deleted += 1;
             }
         }
