@@ -12,6 +12,7 @@ use crate::scheduler::StepResult;
 use crate::world::World;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -21,6 +22,10 @@ pub(crate) struct Shared {
     cond: Condvar,
     wake_read: OwnedFd,
     wake_write: OwnedFd,
+    /// A thread is blocked waiting for outside input (pipes, other API calls); changed only
+    /// with the world locked, so that a thread that changed the world and then reads it false
+    /// knows that no thread is blocked on (or about to block on) the world it changed.
+    polling: AtomicBool,
 }
 
 impl Shared {
@@ -32,6 +37,7 @@ impl Shared {
             cond: Condvar::new(),
             wake_read,
             wake_write,
+            polling: AtomicBool::new(false),
         })
     }
 
@@ -49,8 +55,20 @@ impl Shared {
         g
     }
 
-    /// Tells a thread blocked on outside input that the world changed.
+    /// Tells a thread blocked on outside input that the world changed; called after the
+    /// change, with the world unlocked.
+    ///
+    /// Only a thread in [`block_outside`](Self::block_outside) listens, and only while
+    /// `polling` is set: the poller sets it with the world locked before it blocks (so a change
+    /// made under the lock before that is seen by the poller's next step, and one made after
+    /// is followed by this read seeing it set), and clears it with the world locked, waking
+    /// every thread that waited on the condition variable meanwhile. With no poller there is
+    /// no one to tell: the wake-up pipe write and the condition variable's wake, two system
+    /// calls of every API call, are skipped.
     pub(crate) fn notify(&self) {
+        if !self.polling.load(Ordering::SeqCst) {
+            return;
+        }
         self.cond.notify_all();
         let _ = nix::unistd::write(self.wake_write.as_fd(), &[1]);
     }
@@ -67,13 +85,13 @@ impl Shared {
     /// Blocks (real time) until one of `waits` is ready or another thread pokes the world.
     fn block_outside<'a>(
         &'a self,
-        mut g: MutexGuard<'a, World>,
+        g: MutexGuard<'a, World>,
         waits: Vec<(std::sync::Arc<crate::kernel::StreamFd>, bool)>,
     ) -> MutexGuard<'a, World> {
-        if g.polling {
+        if self.polling.load(Ordering::SeqCst) {
             return self.cond.wait(g).unwrap_or_else(|p| p.into_inner());
         }
-        g.polling = true;
+        self.polling.store(true, Ordering::SeqCst);
         drop(g);
         {
             let mut fds: Vec<PollFd<'_>> = waits
@@ -93,8 +111,8 @@ impl Shared {
             let _ = poll(&mut fds, PollTimeout::NONE);
         }
         self.drain_wake();
-        let mut g = self.lock();
-        g.polling = false;
+        let g = self.lock();
+        self.polling.store(false, Ordering::SeqCst);
         self.cond.notify_all();
         g
     }

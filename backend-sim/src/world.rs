@@ -70,8 +70,6 @@ pub(crate) struct World {
     pub rt_procs: BTreeMap<i32, RtProc>,
     /// Rule violations seen (only possible with a mutation on).
     pub violations: Vec<String>,
-    /// A thread is blocked waiting for outside input (pipes, other API calls).
-    pub polling: bool,
     /// The current host generation (see [`ContainerRec::host_gen`]).
     pub host_gen: u64,
 }
@@ -87,7 +85,6 @@ impl World {
             containers: BTreeMap::new(),
             rt_procs: BTreeMap::new(),
             violations: Vec::new(),
-            polling: false,
             host_gen: 0,
             config,
         };
