@@ -8,7 +8,7 @@ use std::time::Duration;
 use runtime_api::{ErrorKind, ExitStatus, RelayEnd, Signal};
 
 use crate::runner::{ExecRecord, ProcRecord, Record};
-use crate::scenario::Conn;
+use crate::scenario::{Conn, Outcome};
 
 /// Rule 1: after every init exit, a container without its own pid namespace has no other
 /// process alive or zombie when init's `wait` returns; a container with its own namespace got
@@ -128,8 +128,15 @@ fn peer_kill_explained(rec: &Record, j: usize) -> bool {
 /// How the model explains a process's output: the exact expected bytes, or (interrupted or
 /// cut) a prefix of them, or for an init signalled with a trapped signal a prefix followed by
 /// the handler's output.
-fn output_ok(r: &ProcRecord, stream: usize, got: &[u8], exact: bool) -> Result<(), String> {
-    let expected = r.script.expected(r.namespace_init);
+/// `expected` is `r.script.expected(r.namespace_init)`, computed once per process by the caller
+/// (with outputs of MiBs, building it was the largest cost of judging a scenario).
+fn output_ok(
+    r: &ProcRecord,
+    expected: &Outcome,
+    stream: usize,
+    got: &[u8],
+    exact: bool,
+) -> Result<(), String> {
     let want = if stream == 0 {
         &expected.stdout
     } else {
@@ -220,9 +227,9 @@ pub fn exposed_to_kill(rec: &Record, r: &ProcRecord) -> bool {
     }
 }
 
-/// The statuses the model allows a process to end with.
-fn status_explained(r: &ProcRecord, status: ExitStatus) -> bool {
-    let expected = r.script.expected(r.namespace_init).status;
+/// The statuses the model allows a process to end with; `expected` is the status of
+/// `r.script.expected(r.namespace_init)`.
+fn status_explained(r: &ProcRecord, expected: ExitStatus, status: ExitStatus) -> bool {
     status == expected
         || status == ExitStatus::Signaled(Signal::KILL)
         || r.signals.iter().any(|s| {
@@ -271,7 +278,9 @@ pub fn rule2_with_known(rec: &Record) -> (Vec<String>, Vec<String>) {
                 r.label
             ));
         }
-        if !status_explained(r, status) {
+        // Once per process: every check below reads it.
+        let expected = r.script.expected(r.namespace_init);
+        if !status_explained(r, expected.status, status) {
             v.push(format!(
                 "{}: exited with {status}, the script {:?} cannot end so",
                 r.label, r.script
@@ -285,7 +294,6 @@ pub fn rule2_with_known(rec: &Record) -> (Vec<String>, Vec<String>) {
             continue;
         };
         let cut = report.was_cut();
-        let expected = r.script.expected(r.namespace_init);
         let interrupted =
             status != expected.status || !r.signals.is_empty() || exposed_to_kill(rec, r);
         let streams = [&r.stdout, &r.stderr];
@@ -295,7 +303,7 @@ pub fn rule2_with_known(rec: &Record) -> (Vec<String>, Vec<String>) {
                 continue;
             }
             let Some(got) = streams[s] else { continue };
-            if let Err(e) = output_ok(r, s, &got.bytes, !interrupted && !cut) {
+            if let Err(e) = output_ok(r, &expected, s, &got.bytes, !interrupted && !cut) {
                 v.push(e);
             }
             if reports[s].relayed != got.bytes.len() as u64 || reports[s].dropped != 0 {
