@@ -54,14 +54,23 @@ pub(crate) struct RelayHandle {
 
 impl RelayHandle {
     /// Hands `task` to `reactor` (which already holds its descriptors' registrations).
+    /// `wake`: wake the reactor for it now; without, the reactor takes it at its next turn,
+    /// which the caller must know comes before the task has anything to do (see
+    /// [`Reactor::send_lazy`]).
     pub(crate) fn start(
         reactor: &'static Reactor,
         task: RelayTask,
         outcome: Arc<Outcome>,
         has_grace: bool,
+        wake: bool,
     ) -> RelayHandle {
         let id = task.id();
-        reactor.send(Command::Start(Box::new(task)));
+        let cmd = Command::Start(Box::new(task));
+        if wake {
+            reactor.send(cmd);
+        } else {
+            reactor.send_lazy(cmd);
+        }
         RelayHandle {
             reactor,
             id,

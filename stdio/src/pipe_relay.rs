@@ -138,6 +138,13 @@ impl PipeRelay {
 
         let outcome = Arc::new(Outcome::default());
         let has_grace = config.drain_grace.is_some();
+        // With an output stream and no stdin, the task has nothing to do before the child
+        // writes to or closes its ends of the output pipes, which it gets only when this
+        // returns: each of those is an event on a pipe the reactor watches, which gives it a
+        // turn, so the start needs no wake-up of its own. A stdin connection may have data
+        // readable (or be a file, never polled) from the start, and a relay without output
+        // pipes gets no event at all (it ends at once): those need the turn now.
+        let wake = stdin_stream.is_some() || outputs.is_empty();
         let task = RelayTask::new(
             id,
             eps,
@@ -147,7 +154,7 @@ impl PipeRelay {
             false,
             Arc::clone(&outcome),
         );
-        let handle = RelayHandle::start(reactor, task, outcome, has_grace);
+        let handle = RelayHandle::start(reactor, task, outcome, has_grace, wake);
         Ok((
             PipeRelay { handle },
             ChildStdio {

@@ -209,6 +209,20 @@ impl Reactor {
         let _ = self.wake.write(1);
     }
 
+    /// Queues `cmd` without waking the reactor thread: it takes the command at the start of
+    /// its next turn, whatever wakes it (any readiness event, timer or [`send`](Self::send)).
+    ///
+    /// Only for a command that has nothing to do until then: a new task whose work can only
+    /// start with an event that comes after this call (see `PipeRelay::new`). A wake-up per
+    /// relay created cost the reactor a turn (and the creating thread a system call) that
+    /// found nothing to do.
+    pub(crate) fn send_lazy(&self, cmd: Command) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(cmd);
+    }
+
     fn run(&'static self, mut offload: Option<Offload>) {
         block_sigpipe();
         let mut tasks: HashMap<u64, Box<RelayTask>> = HashMap::new();
@@ -246,32 +260,38 @@ impl Reactor {
                 scratch: &mut scratch,
                 offload: offload.as_mut(),
             };
-            for ev in &events[..n] {
-                if ev.data() == WAKE_TOKEN {
-                    let _ = self.wake.read();
-                    let cmds =
-                        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
-                    for cmd in cmds {
-                        match cmd {
-                            Command::Start(task) => {
-                                let id = task.id();
-                                tasks.insert(id, task);
-                                todo.push(id);
-                            }
-                            Command::ProcessExited(id) => {
-                                if let Some(task) = tasks.get_mut(&id) {
-                                    task.process_exited(&mut ctx);
-                                    todo.push(id);
-                                }
-                            }
-                            Command::Cut(id) => {
-                                if let Some(task) = tasks.get_mut(&id) {
-                                    task.cut(&mut ctx);
-                                    todo.push(id);
-                                }
-                            }
+            if events[..n].iter().any(|ev| ev.data() == WAKE_TOKEN) {
+                let _ = self.wake.read();
+            }
+            // Every turn takes the queue, whatever woke it: commands queued with
+            // `send_lazy` wait for the next turn. Taken before the events are looked at, so
+            // that an event of a task started in this turn finds it (its start drives it
+            // anyway).
+            let cmds = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
+            for cmd in cmds {
+                match cmd {
+                    Command::Start(task) => {
+                        let id = task.id();
+                        tasks.insert(id, task);
+                        todo.push(id);
+                    }
+                    Command::ProcessExited(id) => {
+                        if let Some(task) = tasks.get_mut(&id) {
+                            task.process_exited(&mut ctx);
+                            todo.push(id);
                         }
                     }
+                    Command::Cut(id) => {
+                        if let Some(task) = tasks.get_mut(&id) {
+                            task.cut(&mut ctx);
+                            todo.push(id);
+                        }
+                    }
+                }
+            }
+            for ev in &events[..n] {
+                if ev.data() == WAKE_TOKEN {
+                    // Read above.
                 } else if ev.data() == OFFLOAD_TOKEN {
                     let done = ctx
                         .offload

@@ -86,7 +86,7 @@ impl TtyRelay {
             true,
             Arc::clone(&outcome),
         );
-        let handle = RelayHandle::start(reactor, task, outcome, has_grace);
+        let handle = RelayHandle::start(reactor, task, outcome, has_grace, true);
         Ok(TtyRelay { handle, guard })
     }
 
