@@ -22,6 +22,10 @@ pub const STEP_COST_NS: (u64, u64) = (1_000, 20_000);
 /// Largest chunk `head` writes in one step.
 pub const HEAD_CHUNK: u64 = 64 * 1024;
 
+/// What a step of `head` reading `/dev/zero` writes (at most [`HEAD_CHUNK`]), without a
+/// buffer allocated and zeroed per step.
+static ZEROS: [u8; HEAD_CHUNK as usize] = [0; HEAD_CHUNK as usize];
+
 /// How much virtual time one settle (the end of every API call) may use, so that a busy
 /// loop cannot hold a call forever; it goes on at the next call.
 pub const SETTLE_BUDGET: std::time::Duration = std::time::Duration::from_millis(10);
@@ -268,19 +272,20 @@ impl World {
             self.exit_process(pid, ExitStatus::Exited(status));
             return;
         }
-        let front = f.inputs.front().cloned();
-        let data = match front {
+        // Data is taken off the queue rather than copied.
+        let front = match f.inputs.front() {
+            Some(Input::Data(_)) => f.inputs.pop_front(),
+            other => other.cloned(),
+        };
+        let data: std::borrow::Cow<'static, [u8]> = match front {
             None => return,
-            Some(Input::Data(d)) => {
-                f.inputs.pop_front();
-                d
-            }
+            Some(Input::Data(d)) => d.into(),
             Some(Input::Zero) => {
                 let n = match f.limit {
                     Some(crate::shell::HeadCount::Bytes(n)) => n.min(HEAD_CHUNK),
                     _ => HEAD_CHUNK,
                 };
-                vec![0u8; n as usize]
+                ZEROS[..n as usize].into()
             }
             Some(Input::File(path)) => {
                 f.inputs.pop_front();
@@ -307,7 +312,7 @@ impl World {
                 return;
             }
             Some(Input::Stdin) => match self.sys_read(pid) {
-                ReadResult::Data(d) => d,
+                ReadResult::Data(d) => d.into(),
                 ReadResult::Eof => {
                     if let Some(Program::Filter(f)) =
                         self.kernel.procs.get_mut(&pid).map(|p| &mut p.program)
@@ -319,11 +324,11 @@ impl World {
                 ReadResult::WouldBlock => return,
             },
         };
-        let out = match self.kernel.procs.get_mut(&pid).map(|p| &mut p.program) {
+        let passed = match self.kernel.procs.get_mut(&pid).map(|p| &mut p.program) {
             Some(Program::Filter(f)) => f.admit(&data),
             _ => return,
         };
-        self.sys_write(pid, Stream::Out, &out);
+        self.sys_write(pid, Stream::Out, &data[..passed]);
     }
 }
 
