@@ -119,7 +119,9 @@ pub struct InitExitProbe {
     /// The kernel's processes of the container's cgroup (with an inspector).
     pub kernel: Option<Vec<KernelProcess>>,
     /// Every process the kernel had at that moment, any container (with an inspector): tells
-    /// who a leftover zombie's parent is.
+    /// who a leftover zombie's parent is. Read only when [`kernel`](Self::kernel) lists a
+    /// zombie (`None` otherwise: there is no parent to tell, and reading every process of the
+    /// kernel after each init exit was a large share of the inspector's cost).
     pub kernel_all: Option<Vec<KernelProcess>>,
     /// Cgroup-wide kills issued for the container before and after the wait (with an
     /// inspector).
@@ -813,7 +815,10 @@ fn wait_init(
     }
     let listed = c.all_processes().map_err(|e| e.kind());
     let kernel = inspector.map(|ins| ins.container_processes(id));
-    let kernel_all = inspector.map(|ins| ins.all_kernel_processes());
+    let has_zombie = kernel.as_ref().is_some_and(|k| k.iter().any(|p| p.zombie));
+    let kernel_all = inspector
+        .filter(|_| has_zombie)
+        .map(|ins| ins.all_kernel_processes());
     let kill_all = inspector.map(|ins| (kill_all_before.unwrap_or(0), ins.kill_all_count(id)));
     let mut peer_states = Vec::new();
     for j in peers {
