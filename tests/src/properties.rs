@@ -155,8 +155,9 @@ fn run_with_inline_waits(
     mutations: &Value,
     keep_trace: bool,
     watch: std::sync::Arc<crate::waiter::WaitWatch>,
-) -> SimRun {
-    run_on_sim_here(scenario, mutations, keep_trace, Some(watch))
+) -> (SimRun, crate::worker::Leftovers) {
+    let (run, runtime) = run_on_sim_kept(scenario, mutations, keep_trace, Some(watch));
+    (run, Box::new(runtime))
 }
 
 /// [`run_on_sim_with`] on this thread: waits inline through `inline_waits`, or on waiter
@@ -167,6 +168,17 @@ fn run_on_sim_here(
     keep_trace: bool,
     inline_waits: Option<std::sync::Arc<crate::waiter::WaitWatch>>,
 ) -> SimRun {
+    run_on_sim_kept(scenario, mutations, keep_trace, inline_waits).0
+}
+
+/// [`run_on_sim_here`], returning the simulated runtime too, for the caller to drop when it
+/// suits it (a scenario worker drops it after handing the run over).
+fn run_on_sim_kept(
+    scenario: &Scenario,
+    mutations: &Value,
+    keep_trace: bool,
+    inline_waits: Option<std::sync::Arc<crate::waiter::WaitWatch>>,
+) -> (SimRun, Box<dyn runtime_api::Runtime>) {
     RUNS.fetch_add(1, Ordering::Relaxed);
     let mut plan = scenario.plan();
     plan.seed = effective_seed(scenario);
@@ -195,14 +207,15 @@ fn run_on_sim_here(
             .and_then(Value::as_str)
             .map_or_else(|| t.to_string(), str::to_string)
     });
-    SimRun {
+    let run = SimRun {
         plan,
         seed: inspector_seed(&inspector),
         mutations,
         record,
         self_check,
         trace,
-    }
+    };
+    (run, runtime)
 }
 
 /// The directory for this thread's runs' bundles (each run rewrites `c<i>/config.json`; the

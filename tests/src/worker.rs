@@ -27,8 +27,13 @@ use crate::waiter::WaitWatch;
 pub const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// What a worker runs: `run(scenario, mutations, keep_trace, watch)`, the caller's way of
-/// running one scenario with inline waits watched through `watch`.
-pub type RunFn = fn(&Scenario, &Value, bool, Arc<WaitWatch>) -> SimRun;
+/// running one scenario with inline waits watched through `watch`. Besides the run, it
+/// returns what is left of it to drop (the simulated runtime): the worker drops that after
+/// handing the run over, while the caller judges it.
+pub type RunFn = fn(&Scenario, &Value, bool, Arc<WaitWatch>) -> (SimRun, Leftovers);
+
+/// What a run leaves for its worker to drop once the run was handed over.
+pub type Leftovers = Box<dyn Send>;
 
 /// One scenario to run, how, and where its run goes.
 struct Job {
@@ -73,13 +78,16 @@ fn spawn() -> Worker {
         .name("suite-scenario".into())
         .spawn(move || {
             for job in rx {
-                let done = (job.run)(
+                let (done, leftovers) = (job.run)(
                     &job.scenario,
                     &job.mutations,
                     job.keep_trace,
                     theirs.clone(),
                 );
-                if job.done.send(done).is_err() {
+                let sent = job.done.send(done);
+                // Dropped before the next job is taken, while the caller judges this run.
+                drop(leftovers);
+                if sent.is_err() {
                     return;
                 }
             }
@@ -171,7 +179,7 @@ mod tests {
         }
     }
 
-    fn hanging_run(_: &Scenario, _: &Value, _: bool, watch: Arc<WaitWatch>) -> SimRun {
+    fn hanging_run(_: &Scenario, _: &Value, _: bool, watch: Arc<WaitWatch>) -> (SimRun, Leftovers) {
         let _ = watch.wait(&Hangs, "e0 in c0");
         unreachable!("Hangs::wait returned")
     }
