@@ -77,6 +77,11 @@ impl RelayTask {
         self.id
     }
 
+    /// The reactor took the task: the descriptors held until then get their events.
+    pub(crate) fn started(&mut self) {
+        self.endpoints.resume_held();
+    }
+
     /// The process exited: stdin stops, and the output streams get the drain grace.
     pub(crate) fn process_exited(&mut self, ctx: &mut Ctx<'_>) {
         if self.exited {

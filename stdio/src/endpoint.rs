@@ -35,6 +35,8 @@ struct Endpoint {
     users: u8,
     /// For a socket that an output stream writes: its share of the socket's half-close.
     claim: Option<WriterClaim>,
+    /// Registered quiet until the reactor takes the task ([`Endpoints::resume_held`]).
+    held: bool,
 }
 
 /// The table of a relay's descriptors.
@@ -66,18 +68,19 @@ impl Endpoints {
     /// Takes a descriptor only the relay holds (one of its pipe ends), of `kind`, for `users`
     /// streams; registers it and makes it nonblocking.
     pub(crate) fn add_private(&mut self, fd: OwnedFd, kind: FdKind, users: u8) -> io::Result<Slot> {
-        self.push(Arc::new(fd), kind, Io::Private, users, true)
+        self.push(Arc::new(fd), kind, Io::Private, users, true, false)
     }
 
     /// Takes a connection the host gave, for one stream; `writer`: an output stream writes it
     /// (so a socket's half-close is shared with the other writers of that socket). The mode of
-    /// its description is never changed (see `connection.rs`).
+    /// its description is never changed (see `connection.rs`). It is registered held: its
+    /// events start when the reactor takes the task (see [`Reactor::register`]).
     pub(crate) fn add_connection(&mut self, fd: OwnedFd, writer: bool) -> io::Result<Connection> {
         let slot = match connection::adopt(fd)? {
             Adopted::PeerGone => return Ok(Connection::PeerGone),
-            Adopted::Ready(fd, kind, io) => self.push(Arc::new(fd), kind, io, 1, true)?,
+            Adopted::Ready(fd, kind, io) => self.push(Arc::new(fd), kind, io, 1, true, true)?,
             Adopted::IfNotPollable(fd, kind) => {
-                let slot = self.push(Arc::new(fd), kind, Io::Direct, 1, false)?;
+                let slot = self.push(Arc::new(fd), kind, Io::Direct, 1, false, true)?;
                 if self.get(slot).pollable {
                     self.close(slot);
                     return Err(connection::refusal(kind));
@@ -99,12 +102,13 @@ impl Endpoints {
     pub(crate) fn add_master(&mut self, fd: OwnedFd, users: u8) -> io::Result<(Slot, MasterGuard)> {
         let fd = Arc::new(fd);
         let guard: MasterGuard = Arc::new(RwLock::new(Some(Arc::clone(&fd))));
-        let slot = self.push(fd, FdKind::PtyMaster, Io::Private, users, true)?;
+        let slot = self.push(fd, FdKind::PtyMaster, Io::Private, users, true, false)?;
         self.master = Some((slot, Arc::clone(&guard)));
         Ok((slot, guard))
     }
 
-    /// Registers `fd`; `private`: it may (and, if pollable, must) be made nonblocking.
+    /// Registers `fd`; `private`: it may (and, if pollable, must) be made nonblocking; `held`:
+    /// registered quiet until [`resume_held`](Self::resume_held).
     fn push(
         &mut self,
         fd: Arc<OwnedFd>,
@@ -112,12 +116,13 @@ impl Endpoints {
         io: Io,
         users: u8,
         private: bool,
+        held: bool,
     ) -> io::Result<Slot> {
         let slot = self.slots.len();
         if slot >= MAX_SLOTS {
             return Err(io::Error::other("stdio relay: too many descriptors"));
         }
-        let pollable = self.reactor.register(fd.as_fd(), self.id, slot)?;
+        let pollable = self.reactor.register(fd.as_fd(), self.id, slot, held)?;
         let io = if pollable { io } else { Io::Direct };
         // Pushed before the fallible step so that Drop deregisters it on failure.
         self.slots.push(Some(Endpoint {
@@ -127,6 +132,7 @@ impl Endpoints {
             io,
             users,
             claim: None,
+            held: held && pollable,
         }));
         if pollable && private && io == Io::Private {
             set_nonblocking_private(self.fd(slot))?;
@@ -228,6 +234,22 @@ impl Endpoints {
         // The claim (if still held) is released with the endpoint, after the descriptor's
         // registration is gone.
         drop(endpoint);
+    }
+
+    /// Starts the events of every descriptor registered held. Called by the reactor's thread
+    /// when it takes the task: a resumed descriptor reports the readiness it already has (see
+    /// [`Reactor::quiet`]), so nothing that happened while held is missed, and the reactor,
+    /// running, is not woken for it.
+    pub(crate) fn resume_held(&mut self) {
+        for slot in 0..self.slots.len() {
+            if let Some(endpoint) = self.slots[slot].as_mut() {
+                if endpoint.held {
+                    endpoint.held = false;
+                    self.reactor
+                        .quiet(endpoint.fd.as_fd(), self.id, slot, false);
+                }
+            }
+        }
     }
 
     /// Deregisters and closes every descriptor still open.

@@ -160,12 +160,27 @@ fn start_all() -> Result<Vec<&'static Reactor>, (io::ErrorKind, String)> {
 }
 
 impl Reactor {
-    /// Registers `fd` for edge-triggered readiness in both directions under (`id`, `slot`).
-    /// Returns `Ok(false)` for descriptors epoll cannot watch (regular files, `/dev/null`):
-    /// those never block and are used directly.
-    pub(crate) fn register(&self, fd: BorrowedFd<'_>, id: u64, slot: usize) -> io::Result<bool> {
+    /// Registers `fd` for edge-triggered readiness in both directions under (`id`, `slot`);
+    /// `held`: registered quiet (see [`quiet`](Self::quiet)), for the reactor to resume when it
+    /// takes the task. Returns `Ok(false)` for descriptors epoll cannot watch (regular files,
+    /// `/dev/null`): those never block and are used directly.
+    ///
+    /// A descriptor that is ready when it is registered (a connection with room to write)
+    /// wakes a reactor blocked in `epoll_wait`, for a task it does not know yet: holding such
+    /// descriptors until the reactor's own thread resumes them saves that wake-up.
+    pub(crate) fn register(
+        &self,
+        fd: BorrowedFd<'_>,
+        id: u64,
+        slot: usize,
+        held: bool,
+    ) -> io::Result<bool> {
         debug_assert!(slot < MAX_SLOTS);
-        let flags = ALL_EVENTS;
+        let flags = if held {
+            EpollFlags::EPOLLET
+        } else {
+            ALL_EVENTS
+        };
         let token = (id << SLOT_BITS) | slot as u64;
         match self.epoll.add(fd, EpollEvent::new(flags, token)) {
             Ok(()) => Ok(true),
@@ -270,7 +285,8 @@ impl Reactor {
             let cmds = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
             for cmd in cmds {
                 match cmd {
-                    Command::Start(task) => {
+                    Command::Start(mut task) => {
+                        task.started();
                         let id = task.id();
                         tasks.insert(id, task);
                         todo.push(id);
