@@ -791,6 +791,36 @@ fn dropped_exec_relay_ends_after_the_grace() {
     finish(c);
 }
 
+/// A dropped exec `Process` gives up its exit status, not its output: the relay runs until
+/// the process exits, then drains. Output written a second after the drop (more than the
+/// 300 ms grace) still reaches the host's connection.
+#[test]
+fn dropped_exec_relay_carries_output_until_the_exit() {
+    if !require_runc_or_skip("dropped_exec_relay_carries_output_until_the_exit") {
+        return;
+    }
+    let w = World::new("dropped-late");
+    let (_b, c) = sleeper(&w, 1, PidNamespace::Own);
+    let (out, sink) = Sink::new();
+    let p = c
+        .exec(
+            &exec_process(&["sh", "-c", "sleep 1; echo late"], false),
+            StdioSet {
+                stdout: Some(out),
+                ..StdioSet::none()
+            },
+        )
+        .unwrap();
+    drop(p);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(sink.bytes()).unwrap());
+    let bytes = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the dropped exec's connection is still open 10 s after its exit");
+    assert_eq!(bytes, b"late\n", "{:?}", String::from_utf8_lossy(&bytes));
+    finish(c);
+}
+
 /// Issue 10 item 6: `Container::kill(KILL)` is "init only" on every runc version. runc 1.2+
 /// sends `runc kill <id> KILL` to the whole cgroup of a container without its own pid
 /// namespace; a wrapper that turns a plain `kill ... 9` into `kill --all ... 9` plays runc 1.2
