@@ -24,9 +24,10 @@
 #          lines of drive and pull; RelayTask::offloaded; Reactor::quiet and the completion
 #          routing of Reactor::run; Endpoints::quiet and is_host_socket: 127 mutants), tested by
 #          the stdio test binaries that relay into sockets (all but tty and console). The lines
-#          named by number in OFFLOAD_RE are those of c0102583 (still right at 6cb670d1, whose
-#          edit of stream.rs is below them); re-check them with `cargo mutants --list` after an
-#          edit of stream.rs or reactor.rs (not run by default).
+#          named by number in OFFLOAD_RE are those of c0102583 for stream.rs (still right at
+#          6cb670d1, whose edit of stream.rs is below them) and of 2652e1ca for reactor.rs (its
+#          OFFLOAD_TOKEN branch, 275-285 before, moved to 311-321); re-check them with
+#          `cargo mutants --list` after an edit of stream.rs or reactor.rs (not run by default).
 #          Most of its caught mutants hang a relay: the tests' own bound is 20 s here
 #          (RTL_WAIT_BOUND_SECS; 60 s otherwise), so a hang costs 20 s, not 60
 #   runc-rule1  the rule 1 part of the runc group (96 of its 266 mutants: wait_init and what it
@@ -56,7 +57,7 @@ export RTL_PROPTEST_CASES="${RTL_PROPTEST_CASES:-300}"
 # Reactor::run (the OFFLOAD_TOKEN branch) by line.
 OFFLOAD_RE='Offload::|Stage::|Role::code|RelayTask::offloaded|Reactor::quiet|Endpoints::(quiet|is_host_socket)'
 OFFLOAD_RE+='|Stream::(offload_now|fill_stage|staged|flush_stage|unstage|offloaded|quiet|drop_pending|key|is_done)\b'
-OFFLOAD_RE+='|reactor\.rs:2(7[0-9]|8[0-5]):|stream\.rs:(234|250|282|286):'
+OFFLOAD_RE+='|reactor\.rs:3(1[1-9]|2[01]):|stream\.rs:(234|250|282|286):'
 common=(--in-place --no-shuffle --timeout 240 --build-timeout 900)
 for g in "${groups[@]}"; do
     out="mutants.out/$g"
