@@ -157,6 +157,21 @@ fn host_child_on_a_pid_freed_during_rule1_keeps_its_status() {
         return;
     }
     let _g = PID_REUSE.lock().unwrap_or_else(|e| e.into_inner());
+    // Forcing the reuse of one given pid loses, now and then, to a process forked elsewhere on
+    // the machine (other pid namespaces take the host's pids too): then the whole case runs
+    // again, up to 5 times.
+    for attempt in 1..=5 {
+        if pid_freed_during_rule1_case() {
+            return;
+        }
+        eprintln!("attempt {attempt}: another process took cat's pid first");
+    }
+    panic!("could not force the reuse of cat's pid in 5 attempts");
+}
+
+/// One run of `host_child_on_a_pid_freed_during_rule1_keeps_its_status`; false if cat's pid
+/// could not be had (the case is then ended cleanly, unchecked).
+fn pid_freed_during_rule1_case() -> bool {
     let w0 = World::new("reuse-pid");
     let marker = w0.tmp.path().join("kill-all-started");
     // `kill --all` waits 1.5 s (after saying so): rule 1's window is held open.
@@ -216,17 +231,19 @@ fn host_child_on_a_pid_freed_during_rule1_keeps_its_status() {
     poll_until("cat's pid to be free", Duration::from_secs(5), || {
         !exists(cat)
     });
-    let mut child = spawn_with_pid(cat, || {
+    let child = spawn_with_pid(cat, || {
         let mut c = Command::new("sh");
         c.args(["-c", "exit 7"]);
         c
-    })
-    .expect("could not force the reuse of cat's pid");
-    std::thread::sleep(scans(4));
-    let st = child
-        .wait()
-        .expect("the host child's exit status was taken by the layer");
-    assert_eq!(st.code(), Some(7));
+    });
+    let reused = child.is_some();
+    if let Some(mut child) = child {
+        std::thread::sleep(scans(4));
+        let st = child
+            .wait()
+            .expect("the host child's exit status was taken by the layer");
+        assert_eq!(st.code(), Some(7));
+    }
     assert_eq!(waiter.join().unwrap(), ExitStatus::Exited(5));
     assert_eq!(
         p.wait_bounded().unwrap(),
@@ -234,6 +251,7 @@ fn host_child_on_a_pid_freed_during_rule1_keeps_its_status() {
     );
     p.delete().unwrap();
     c.delete().unwrap();
+    reused
 }
 
 /// Issue 10 item 4: processes forked in new sessions between `runc ps` and `runc kill --all`
