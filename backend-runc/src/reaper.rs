@@ -403,22 +403,18 @@ impl Reaper {
         unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 
-    /// Starts watching `pid`, a child of this process (or a process about to be reparented to
-    /// it), and returns the cell its exit status will be delivered to. Works also if the process
-    /// has already exited: it stays a zombie until the reaper collects it.
     /// Whether `pid` is watched (a process of ours: a runc invocation, an init, an exec).
     pub(crate) fn is_watched(&self, pid: i32) -> bool {
         lock(&self.registry).watched.contains_key(&pid)
     }
 
+    /// Starts watching `pid`, a child of this process (or a process about to be reparented to
+    /// it), and returns the cell its exit status will be delivered to. Works also if the process
+    /// has already exited: it stays a zombie until the reaper collects it.
     pub(crate) fn watch(&self, pid: i32) -> io::Result<Arc<ExitCell>> {
         self.watch_as(pid, false)
     }
 
-    /// Starts watching `pid`, a process that need not be our child (the init of a container
-    /// another host created). Its pidfd says when it exits; if it is our child after all (it
-    /// was reparented to this subreaper), the reaper reaps it and delivers the real status,
-    /// else it delivers [`ExitStatus::Unknown`]: only the parent learns how a process ended.
     /// The status of `pid` if this reaper reaped it as an orphan at or after `since` (see
     /// `Registry::orphan_exits`).
     pub(crate) fn orphan_exit_since(&self, pid: i32, since: Instant) -> Option<ExitStatus> {
@@ -429,6 +425,10 @@ impl Reaper {
             .map(|(status, _)| *status)
     }
 
+    /// Starts watching `pid`, a process that need not be our child (the init of a container
+    /// another host created). Its pidfd says when it exits; if it is our child after all (it
+    /// was reparented to this subreaper), the reaper reaps it and delivers the real status,
+    /// else it delivers [`ExitStatus::Unknown`]: only the parent learns how a process ended.
     pub(crate) fn watch_foreign(&self, pid: i32) -> io::Result<Arc<ExitCell>> {
         self.watch_as(pid, true)
     }

@@ -1,7 +1,8 @@
 //! A host whose standard input is closed (a daemon that closed descriptor 0 instead of opening
 //! `/dev/null` on it): the descriptors the layer opens (pidfds, pipes, files) may then be
 //! numbered 0, which is as valid as any other. A test binary of its own: closing descriptor 0
-//! is process-wide. Real runc, as root; mandatory under `RTL_REQUIRE_RUNC=1`.
+//! is process-wide (`closed_stdin_from_the_start.rs` closes it before the layer starts).
+//! Real runc, as root; mandatory under `RTL_REQUIRE_RUNC=1`.
 
 mod common;
 
