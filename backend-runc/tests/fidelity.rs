@@ -16,8 +16,10 @@ fn seed_scenario_lists_five_processes() {
     }
     let w = World::new("seed");
     let dir = tempfile::tempdir().unwrap();
-    let out =
-        testkit::run_seed_scenario(w.rt.as_ref(), dir.path(), &w.id(1), Duration::from_secs(10));
+    // Under the tests' wait bound: a wait that hangs fails the run.
+    let out = testkit::bounded("the seed scenario", || {
+        testkit::run_seed_scenario(w.rt.as_ref(), dir.path(), &w.id(1), Duration::from_secs(10))
+    });
     assert_eq!(out.listed, testkit::seed_expected());
     assert_eq!(out.init, ExitStatus::Exited(3));
     assert_eq!(
