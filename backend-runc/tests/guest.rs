@@ -777,6 +777,27 @@ fn exec_timing_out_with_a_forking_process_leaves_nothing_of_its_session_own_pid_
     );
 }
 
+/// Execs `script` in `c` with its stdout on a connection, drops the `Process` at once (no
+/// `wait`, no `delete`), and returns what the connection carried up to its end-of-file, which
+/// must come within 10 s.
+fn output_of_a_dropped_exec(c: &dyn runtime_api::Container, script: &str) -> Vec<u8> {
+    let (out, sink) = Sink::new();
+    let p = c
+        .exec(
+            &exec_process(&["sh", "-c", script], false),
+            StdioSet {
+                stdout: Some(out),
+                ..StdioSet::none()
+            },
+        )
+        .unwrap();
+    drop(p);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(sink.bytes()).unwrap());
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("the dropped exec's connection is still open 10 s after its exit")
+}
+
 /// Issue 10 item 7: an exec `Process` dropped without `wait` stayed in the container's list,
 /// and its relay never learnt the process exited: a background child holding its stdout kept
 /// the host's connection open for good (until the container went).
@@ -787,24 +808,9 @@ fn dropped_exec_relay_ends_after_the_grace() {
     }
     let w = World::new("dropped");
     let (_b, c) = sleeper(&w, 1, PidNamespace::Own);
-    let (out, sink) = Sink::new();
-    let p = c
-        .exec(
-            &exec_process(&["sh", "-c", "echo hi; sleep 1000 &"], false),
-            StdioSet {
-                stdout: Some(out),
-                ..StdioSet::none()
-            },
-        )
-        .unwrap();
-    drop(p);
     // The connection reaches end-of-file once the grace (300 ms) after the exit has passed,
     // while the container (and the child holding the pipe) still run.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(sink.bytes()).unwrap());
-    let bytes = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the dropped exec's connection is still open 10 s after its exit");
+    let bytes = output_of_a_dropped_exec(c.as_ref(), "echo hi; sleep 1000 &");
     assert_eq!(bytes, b"hi\n");
     finish(c);
 }
@@ -819,22 +825,7 @@ fn dropped_exec_relay_carries_output_until_the_exit() {
     }
     let w = World::new("dropped-late");
     let (_b, c) = sleeper(&w, 1, PidNamespace::Own);
-    let (out, sink) = Sink::new();
-    let p = c
-        .exec(
-            &exec_process(&["sh", "-c", "sleep 1; echo late"], false),
-            StdioSet {
-                stdout: Some(out),
-                ..StdioSet::none()
-            },
-        )
-        .unwrap();
-    drop(p);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(sink.bytes()).unwrap());
-    let bytes = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the dropped exec's connection is still open 10 s after its exit");
+    let bytes = output_of_a_dropped_exec(c.as_ref(), "sleep 1; echo late");
     assert_eq!(bytes, b"late\n", "{:?}", String::from_utf8_lossy(&bytes));
     finish(c);
 }
