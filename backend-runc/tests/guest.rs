@@ -871,3 +871,24 @@ fn kill_reaches_init_only_also_on_a_runc_that_kills_the_cgroup() {
     p.delete().unwrap();
     c.delete().unwrap();
 }
+
+/// The layer's own descriptors (its reaper's eventfd, pidfds, the relays' reactors) are
+/// close-on-exec: a child the host spawns while a container runs inherits none of them.
+#[test]
+fn host_children_inherit_no_descriptor_of_the_layer() {
+    if !require_runc_or_skip("host_children_inherit_no_descriptor_of_the_layer") {
+        return;
+    }
+    let w = World::new("inherit");
+    let (_b, c) = sleeper(&w, 1, PidNamespace::Own);
+    let out = Command::new("sh")
+        .args(["-c", "ls -l /proc/$$/fd"])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !listing.contains("anon_inode"),
+        "a host child inherited descriptors of the layer:\n{listing}"
+    );
+    finish(c);
+}
