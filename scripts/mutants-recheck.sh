@@ -38,15 +38,14 @@ echo "# $(date -u +%FT%TZ) at $(git rev-parse --short HEAD): $*" >>"$out"
 restore() { git checkout -q -- "$@"; }
 while IFS= read -r name; do
     [ -n "$name" ] || continue
-    # The mutant's file and diff, from the run's own record.
+    # The mutant's file (printed) and diff (written), from the run's own record, in one read.
     file=$(NAME="$name" python3 -c '
 import json, os, sys
 m = [m for m in json.load(open(sys.argv[1])) if m["name"] == os.environ["NAME"]]
-sys.exit(1) if not m else print(m[0]["file"])' "$json") || { echo "not in $json: $name" >&2; exit 2; }
-    NAME="$name" python3 -c '
-import json, os, sys
-print([m for m in json.load(open(sys.argv[1])) if m["name"] == os.environ["NAME"]][0]["diff"])' \
-        "$json" >"$run_dir/recheck.diff"
+if not m:
+    sys.exit(1)
+open(sys.argv[2], "w").write(m[0]["diff"] + "\n")
+print(m[0]["file"])' "$json" "$run_dir/recheck.diff") || { echo "not in $json: $name" >&2; exit 2; }
     patch -s -p0 "$file" <"$run_dir/recheck.diff"
     trap 'restore "$file"' EXIT
     start=$(date +%s)
