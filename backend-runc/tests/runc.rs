@@ -556,6 +556,47 @@ fn hanging_runc_times_out_and_leaves_no_process() {
     assert!(w.state_entries().is_empty(), "{:?}", w.state_entries());
 }
 
+/// A runtime whose `create` fails after forking a helper that outlives it (what youki's
+/// intermediate process can do) leaves nothing behind: the helper, reparented to this process,
+/// is killed and reaped before the error is returned.
+#[test]
+fn a_failed_creates_helper_is_killed_and_reaped() {
+    if !require_runc_or_skip("a_failed_creates_helper_is_killed_and_reaped") {
+        return;
+    }
+    let w0 = World::new("leftover");
+    let pid_file = w0.tmp.path().join("helper-pid");
+    // Only `create` forks the helper (the cleanup's `delete` must not), with its stdio
+    // elsewhere, so that the invocation's pipes reach end-of-file and it fails normally.
+    let fake = w0.script(
+        "fake-runc",
+        &format!(
+            "#!/bin/sh\ncase \" $* \" in *\" create \"*)\n  sleep 1000 </dev/null >/dev/null 2>&1 &\n  echo $! > {p}\nesac\nexit 1\n",
+            p = pid_file.display()
+        ),
+    );
+    let w = World::with(
+        "leftover",
+        serde_json::json!({"runc_path": fake, "flavour": "runc", "state_dir": w0.state_dir()}),
+    );
+    let bundle = BundleBuilder::new(&["true"]).build().unwrap();
+    let e =
+        w.rt.create_container("sb", &w.id(1), bundle.path(), StdioSet::none())
+            .failed();
+    assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
+    let helper: i32 = std::fs::read_to_string(&pid_file)
+        .expect("the fake runtime's create ran")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        !exists(helper),
+        "the failed create's helper (pid {helper}, state {:?}) is still there",
+        proc_state(helper)
+    );
+    assert!(w.state_entries().is_empty(), "{:?}", w.state_entries());
+}
+
 #[test]
 fn garbage_printing_runc_is_a_backend_error() {
     if !require_runc_or_skip("garbage_printing_runc_is_a_backend_error") {
