@@ -30,6 +30,12 @@
 #          `cargo mutants --list` after an edit of stream.rs or reactor.rs (not run by default).
 #          Most of its caught mutants hang a relay: the tests' own bound is 20 s here
 #          (RTL_WAIT_BOUND_SECS; 60 s otherwise), so a hang costs 20 s, not 60
+#   stdio-held  how a relay's descriptors are registered and its task handed to the reactor
+#          (2652e1ca, 9ee72804: held registrations and the lazy start): Endpoints::add_private,
+#          add_connection, push, resume_held; Reactor::register, send_lazy and run (less the
+#          completion routing stdio-offload judges); RelayHandle::start, PipeRelay::new's wake
+#          decision and RelayTask::started. Tested by every stdio test binary but console (not run
+#          by default: `scripts/mutants.sh stdio-held`)
 #   runc-rule1  the rule 1 part of the runc group (96 of its 266 mutants: wait_init and what it
 #          calls, kill_started, and the reaper's claim and reap decisions), tested by the
 #          backend-runc test binaries guest, runc, recovery, fd_limit and fidelity (not run by
@@ -80,6 +86,14 @@ for g in "${groups[@]}"; do
         --file stdio/src/stream.rs --exclude-re "$OFFLOAD_RE" --test-package stdio \
         -- --test pipe_relay --test shared --test properties --test blocking_socket \
         --test tty --test host_descriptors || true ;;
+    stdio-held) RTL_WAIT_BOUND_SECS="${RTL_WAIT_BOUND_SECS:-20}" RTL_PROPTEST_CASES=100 \
+        cargo mutants "${common[@]}" -o "$out" --file stdio/src/endpoint.rs \
+        --file stdio/src/reactor.rs --file stdio/src/handle.rs --file stdio/src/pipe_relay.rs \
+        --file stdio/src/drain.rs \
+        --re 'Endpoints::(resume_held|push|add_connection|add_private)|Reactor::(register|send_lazy|run)|RelayHandle::start|PipeRelay::new|RelayTask::started' \
+        --exclude-re "$OFFLOAD_RE" --test-package stdio \
+        -- --test pipe_relay --test shared --test properties --test blocking_socket \
+        --test tty --test host_descriptors --test scale --test soak || true ;;
     stdio-offload) RTL_WAIT_BOUND_SECS="${RTL_WAIT_BOUND_SECS:-20}" cargo mutants "${common[@]}" -o "$out" --file stdio/src/offload.rs \
         --file stdio/src/stage.rs --file stdio/src/stream.rs --file stdio/src/drain.rs \
         --file stdio/src/reactor.rs --file stdio/src/endpoint.rs --re "$OFFLOAD_RE" \
