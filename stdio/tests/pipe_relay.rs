@@ -201,6 +201,71 @@ fn regular_file_and_dev_null_connections() {
     assert_eq!(std::fs::read(&path).unwrap(), data_in);
 }
 
+/// Output many times a turn's budget (1 MiB) into a connection that never blocks (a regular
+/// file, written directly) arrives whole and in order.
+#[test]
+fn a_stream_past_its_turn_budget_into_a_file_is_carried_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out");
+    let file = std::fs::File::create(&path).unwrap();
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(OwnedFd::from(file)),
+            stderr: None,
+        },
+        config(2000),
+    )
+    .unwrap();
+    drop(child.stdin);
+    drop(child.stderr);
+    let data = pattern(8, 32 << 20);
+    let mut w = std::fs::File::from(child.stdout);
+    bounded("writer", || w.write_all(&data)).unwrap();
+    drop(w);
+    relay.process_exited();
+    let report = bounded("relay wait", || relay.wait());
+    assert_eq!(report.end, RelayEnd::Complete);
+    assert_eq!(report.stdout.relayed, data.len() as u64);
+    assert!(std::fs::read(&path).unwrap() == data, "the file differs");
+}
+
+/// A regular file on stdin, read faster than a turn's budget (1 MiB), reaches the process
+/// whole, before the process exits. The file never wakes the reactor, and a pipe that is not
+/// full gives no event when the process reads it: a task that yields with work left must run
+/// again without waiting for one.
+#[test]
+fn a_file_on_stdin_past_its_turn_budget_reaches_the_process_whole() {
+    use nix::fcntl::{fcntl, FcntlArg};
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    let data = pattern(10, 16 << 20);
+    std::fs::write(&input, &data).unwrap();
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: Some(OwnedFd::from(std::fs::File::open(&input).unwrap())),
+            stdout: None,
+            stderr: None,
+        },
+        config(2000),
+    )
+    .unwrap();
+    drop(child.stdout);
+    drop(child.stderr);
+    // A pipe larger than the budget, so that a turn can end on the budget, not on a full pipe.
+    fcntl(&child.stdin, FcntlArg::F_SETPIPE_SZ(1 << 20)).unwrap();
+    let mut r = std::fs::File::from(child.stdin);
+    let got = bounded("reading stdin to its end", move || {
+        let mut got = Vec::new();
+        r.read_to_end(&mut got).map(|_| got)
+    })
+    .unwrap();
+    assert!(got == data, "stdin differs: {} of {} bytes", got.len(), data.len());
+    relay.process_exited();
+    let report = bounded("relay wait", || relay.wait());
+    assert_eq!(report.end, RelayEnd::Complete);
+}
+
 #[test]
 fn cut_without_grace_delivers_what_is_readable_and_reports_zero_grace() {
     let (out, out_peer) = socketpair();
