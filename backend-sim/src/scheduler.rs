@@ -63,9 +63,9 @@ impl World {
             })
             .filter(|p| match &p.program {
                 Program::Shell(sh) => sh.wants_step(
-                    self.has_zombie_child(p.pid),
-                    self.has_child(p.pid),
-                    sh.wants_input() && self.line_ready(p.pid),
+                    || self.has_zombie_child(p.pid),
+                    || self.has_child(p.pid),
+                    || self.line_ready(p.pid),
                 ),
                 Program::Sleep { until } => *until <= now,
                 Program::Filter(f) => !f.needs_stdin() || self.input_ready(p.pid),

@@ -345,12 +345,20 @@ impl Shell {
     /// Whether the shell would do something if stepped now, given whether it has an exited
     /// child to reap, whether it has children, and whether its standard input has something
     /// to read (data or end-of-file).
-    pub fn wants_step(&self, has_zombie_child: bool, has_children: bool, input: bool) -> bool {
+    ///
+    /// Each fact is asked for only when the shell's state needs it: the scheduler asks this of
+    /// every shell at every step, and the first two scan the process table.
+    pub fn wants_step(
+        &self,
+        has_zombie_child: impl FnOnce() -> bool,
+        has_children: impl FnOnce() -> bool,
+        input: impl FnOnce() -> bool,
+    ) -> bool {
         match &self.waiting {
             Waiting::Ready => true,
-            Waiting::Foreground(_) => has_zombie_child,
-            Waiting::Jobs(_) => has_zombie_child || !self.pending.is_empty() || !has_children,
-            Waiting::Read { .. } => input || has_zombie_child,
+            Waiting::Foreground(_) => has_zombie_child(),
+            Waiting::Jobs(_) => has_zombie_child() || !self.pending.is_empty() || !has_children(),
+            Waiting::Read { .. } => input() || has_zombie_child(),
         }
     }
 
@@ -1991,7 +1999,7 @@ mod tests {
         assert!(blocked);
         assert!(matches!(sh.disposition(15), Disposition::Handler(_)));
         sh.queue_trapped(15);
-        assert!(sh.wants_step(false, true, false));
+        assert!(sh.wants_step(|| false, || true, || false));
         let last = step_until(&mut sh, &mut f, |o| o != Outcome::Ran).unwrap_or(Outcome::Ran);
         assert_eq!(last, Outcome::Exit(7));
         assert_eq!(f.out, b"got\n");
