@@ -260,7 +260,12 @@ fn a_file_on_stdin_past_its_turn_budget_reaches_the_process_whole() {
         r.read_to_end(&mut got).map(|_| got)
     })
     .unwrap();
-    assert!(got == data, "stdin differs: {} of {} bytes", got.len(), data.len());
+    assert!(
+        got == data,
+        "stdin differs: {} of {} bytes",
+        got.len(),
+        data.len()
+    );
     relay.process_exited();
     let report = bounded("relay wait", || relay.wait());
     assert_eq!(report.end, RelayEnd::Complete);

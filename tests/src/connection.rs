@@ -65,10 +65,13 @@ impl Source {
         }
     }
 
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    /// Reads what is there into `bytes`, straight into its spare capacity: until end-of-file
+    /// (`Ok`), or an error, `WouldBlock` when nothing more is there yet. What was read before
+    /// the error is in `bytes` too.
+    fn read_available(&mut self, bytes: &mut Vec<u8>) -> io::Result<usize> {
         match self {
-            Source::Pipe(f) => f.read(buf),
-            Source::Socket(s) => s.read(buf),
+            Source::Pipe(f) => f.read_to_end(bytes),
+            Source::Socket(s) => s.read_to_end(bytes),
         }
     }
 
@@ -118,7 +121,6 @@ fn reader() -> io::Result<&'static Reader> {
 fn read_loop(r: &'static Reader) {
     let mut open: HashMap<u64, Reading> = HashMap::new();
     let mut events = vec![EpollEvent::empty(); 64];
-    let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = match r.epoll.wait(&mut events, EpollTimeout::NONE) {
             Ok(n) => n,
@@ -131,14 +133,12 @@ fn read_loop(r: &'static Reader) {
             let Some(reading) = open.get_mut(&token) else {
                 continue;
             };
-            let end = loop {
-                match reading.source.read(&mut buf) {
-                    Ok(0) => break Some(None),
-                    Ok(k) => reading.bytes.extend_from_slice(&buf[..k]),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break None,
-                    Err(e) => break Some(Some(e.to_string())),
-                }
+            // Read into the collected bytes themselves, not through a buffer of our own: that
+            // copy was about 4% of the instructions of a simulated rule 1 scenario.
+            let end = match reading.source.read_available(&mut reading.bytes) {
+                Ok(_) => Some(None),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+                Err(e) => Some(Some(e.to_string())),
             };
             if let Some(error) = end {
                 let reading = open.remove(&token).expect("present");

@@ -134,8 +134,18 @@ impl Slots {
 pub struct PendingWrite {
     /// Where to.
     pub file: Fd,
-    /// The bytes not written yet.
+    /// The bytes of the write.
     pub data: Vec<u8>,
+    /// How many of them the pipe took already. An offset, not a copy of the rest at each
+    /// partial write: a MiB-sized write into a 64 KiB pipe is taken in many parts.
+    pub written: usize,
+}
+
+impl PendingWrite {
+    /// The bytes not written yet.
+    pub fn unwritten(&self) -> &[u8] {
+        &self.data[self.written..]
+    }
 }
 
 /// How flushing a process's pending writes ended.
@@ -330,6 +340,7 @@ impl World {
                 p.pending_write.push(PendingWrite {
                     file,
                     data: data.to_vec(),
+                    written: 0,
                 });
                 return;
             }
@@ -341,6 +352,7 @@ impl World {
                     p.pending_write.push(PendingWrite {
                         file,
                         data: data[n..].to_vec(),
+                        written: 0,
                     });
                 }
             }
@@ -405,19 +417,14 @@ impl World {
             if p.pending_write.is_empty() {
                 return Flush::Done;
             }
-            let pending = p.pending_write.remove(0);
-            match self.write_fd(&pending.file, &pending.data) {
+            let mut pending = p.pending_write.remove(0);
+            match self.write_fd(&pending.file, pending.unwritten()) {
                 WriteEnd::Done => {}
                 WriteEnd::Partial(n) => {
                     let file = pending.file.clone();
+                    pending.written += n;
                     if let Some(p) = self.kernel.procs.get_mut(&pid) {
-                        p.pending_write.insert(
-                            0,
-                            PendingWrite {
-                                file: pending.file,
-                                data: pending.data[n..].to_vec(),
-                            },
-                        );
+                        p.pending_write.insert(0, pending);
                     }
                     return match file {
                         Fd::Stream(f) => Flush::Real(f),
