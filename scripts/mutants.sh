@@ -93,7 +93,7 @@ for g in "${groups[@]}"; do
         --re 'Endpoints::(resume_held|push|add_connection|add_private)|Reactor::(register|send_lazy|run)|RelayHandle::start|PipeRelay::new|RelayTask::started' \
         --exclude-re "$OFFLOAD_RE" --test-package stdio \
         -- --test pipe_relay --test shared --test properties --test blocking_socket \
-        --test tty --test host_descriptors --test scale --test soak || true ;;
+        --test tty --test host_descriptors --test scale --test soak --test quiet_reactor || true ;;
     stdio-offload) RTL_WAIT_BOUND_SECS="${RTL_WAIT_BOUND_SECS:-20}" cargo mutants "${common[@]}" -o "$out" --file stdio/src/offload.rs \
         --file stdio/src/stage.rs --file stdio/src/stream.rs --file stdio/src/drain.rs \
         --file stdio/src/reactor.rs --file stdio/src/endpoint.rs --re "$OFFLOAD_RE" \
