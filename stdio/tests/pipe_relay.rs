@@ -239,7 +239,7 @@ fn a_file_on_stdin_past_its_turn_budget_reaches_the_process_whole() {
     use nix::fcntl::{fcntl, FcntlArg};
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
-    let data = pattern(10, 16 << 20);
+    let data = pattern(10, 48 << 20);
     std::fs::write(&input, &data).unwrap();
     let (relay, child) = PipeRelay::new(
         StdioSet {
