@@ -278,3 +278,42 @@ fn taken_back_container_without_its_own_pid_namespace_gets_rule_1_at_init_exit()
     reap_where(|_, session| session == dead);
     assert!(zombie_children().is_empty(), "{:?}", zombie_children());
 }
+
+/// A container taken back while the host that created it is still alive: its init is that
+/// host's child, not ours, so its exit status cannot be ours to read. `wait` on the taken-back
+/// init returns `Unknown` (it neither hangs nor makes up a status), while the creating host,
+/// the init's parent, gets the real one.
+#[test]
+fn a_taken_back_init_whose_host_is_alive_ends_with_an_unknown_status() {
+    if !runc_ready("a_taken_back_init_whose_host_is_alive_ends_with_an_unknown_status") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dirs = RuncDirs::new();
+    let b = testkit::BundleBuilder::new(&["sh", "-c", "sleep 1000"])
+        .build()
+        .expect("a bundle");
+    let mut host = run_in_background(&dirs, b.path(), "tb-alive");
+
+    let plugin = plugin::load(&ensure_plugin("backend-runc")).expect("load runc");
+    let config: serde_json::Value = serde_json::from_str(&dirs.config()).unwrap();
+    let rt = plugin.open(&config).expect("open runc");
+    let c = rt.open_container("tb-alive").expect("take back");
+    let init = c.pid();
+    assert_eq!(
+        stat(init).map(|(_, ppid, _)| ppid),
+        Some(host.id() as i32),
+        "the init is the live host's child"
+    );
+    c.kill(runtime_api::Signal::KILL).expect("kill init");
+    let status = c.wait().expect("wait on a taken-back init");
+    assert_eq!(status, runtime_api::ExitStatus::Unknown);
+
+    // The host, the init's parent, saw the real status: `rtctl run` exits with 128 + 9 after
+    // deleting the container.
+    let ended = testkit::bounded("rtctl run to end after its init died", || host.wait());
+    assert_eq!(ended.expect("rtctl's status").code(), Some(137));
+    assert!(list_line(&dirs, "tb-alive").is_none());
+    assert!(dirs.leftovers().is_empty(), "{:?}", dirs.leftovers());
+    assert!(zombie_children().is_empty(), "{:?}", zombie_children());
+}
