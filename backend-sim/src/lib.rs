@@ -113,23 +113,7 @@
 //! issued, relay facts), the clock, the seed and the trace (text and Chrome/Perfetto JSON),
 //! in Rust and through `Runtime::extension` methods, documented in [`inspect`].
 
-//!
-//! # Allocator
-//!
-//! With the `mimalloc` feature (on by default) the library's global allocator is mimalloc: a
-//! simulated scenario is mostly small allocations (process records, parsed scripts, trace
-//! events), and with glibc's allocator those were about a tenth of the instructions of the
-//! rule properties. Loaded as a plugin, the library allocates from its own mimalloc heap,
-//! never the host's: every buffer that crosses the plugin boundary goes back to the side that
-//! made it (`free_buffer`), and the library is never unloaded, so nothing the host owns is
-//! ever freed here, nor the other way round. A program that links the library and has its own
-//! global allocator turns the feature off (`default-features = false`), as the fuzz targets do.
 #![warn(missing_docs)]
-
-/// The library's global allocator (see "Allocator" above).
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod clock;
 pub mod config;

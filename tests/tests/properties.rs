@@ -18,11 +18,6 @@
 
 use std::path::PathBuf;
 
-/// The properties allocate per scenario (the generated scenario, its record, its judgement):
-/// with glibc's allocator that was about a fifth of the instructions of a scenario.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use suites::properties::{
     case_count, check_rule, log_line, mutations_from_env, Rule, RULE1, RULE2,
 };

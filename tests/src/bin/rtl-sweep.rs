@@ -13,10 +13,6 @@
 //! chunk. Exits 1 if any case failed.
 
 use std::path::PathBuf;
-
-/// The sweep allocates per scenario (generation, record, judgement): see the properties test.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
