@@ -355,6 +355,14 @@ impl Runc {
         let reaper = Reaper::global().map_err(|e| fail(id, ErrorKind::Backend, e.to_string()))?;
         let mut c = std::process::Command::new(&self.path);
         c.args(args).process_group(0);
+        // SAFETY: the closure runs in the forked child before `exec`, and only calls
+        // `signal(2)`, which is async-signal-safe and changes only the child.
+        unsafe {
+            c.pre_exec(|| {
+                default_signal_actions();
+                Ok(())
+            });
+        }
         for (k, v) in self.flavour.env() {
             c.env(k, v);
         }
@@ -451,6 +459,23 @@ impl Runc {
             reap_leftovers(reaper, claim, pid);
         }
         Ok((status, out, err, pid))
+    }
+}
+
+/// In the forked child of an invocation, before `exec`: every signal the host ignores goes
+/// back to its default action (std already empties the signal mask and resets `SIGPIPE`).
+///
+/// An ignored signal stays ignored across `exec` and `fork`, so without this a host that
+/// ignores one (a daemon under `nohup` ignores `SIGHUP`) hands that to the runtime and, through
+/// youki (runc resets them itself), to the container's processes: `kill -HUP $$` in an exec
+/// then did nothing. A container's signal actions are its image's business, not the host's.
+fn default_signal_actions() {
+    for sig in 1..libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: signal(2) with SIG_DFL, async-signal-safe; an invalid number only fails.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
     }
 }
 
