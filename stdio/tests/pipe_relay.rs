@@ -165,6 +165,50 @@ fn peer_gone_early_keeps_draining_and_counts_dropped() {
     assert!(report.stdout.dropped > 0);
 }
 
+/// A peer that reads a part of the output and then goes away: every byte the process wrote
+/// is counted once, as relayed or as dropped, also the rest of a buffer the socket had taken
+/// only in part when its peer left.
+#[test]
+fn peer_gone_midway_counts_each_byte_once() {
+    use nix::sys::socket::{setsockopt, sockopt::SndBuf};
+    let (out, out_peer) = socketpair();
+    // A small send buffer: most of the relay's writes are taken in part.
+    setsockopt(&out, SndBuf, &4096).unwrap();
+    let (relay, child) = PipeRelay::new(
+        StdioSet {
+            stdin: None,
+            stdout: Some(out),
+            stderr: None,
+        },
+        config(2000),
+    )
+    .unwrap();
+    drop(child.stdin);
+    drop(child.stderr);
+    let data = vec![5u8; 4 << 20];
+    let mut w = std::fs::File::from(child.stdout);
+    let writer = std::thread::spawn(move || w.write_all(&data).map(|()| data.len()));
+    // Read a little more than the socket holds, so that the relay is in the middle of its
+    // writes, then leave.
+    let mut peer = std::fs::File::from(OwnedFd::from(out_peer));
+    let mut got = vec![0u8; 300_000];
+    bounded("reading a part", || peer.read_exact(&mut got)).unwrap();
+    drop(peer);
+    let written = bounded("writer", move || writer.join().unwrap()).unwrap();
+    relay.process_exited();
+    let report = bounded("relay wait", || relay.wait());
+    assert_eq!(report.end, RelayEnd::Complete);
+    assert_eq!(
+        report.stdout.relayed + report.stdout.dropped,
+        written as u64,
+        "relayed {} + dropped {}",
+        report.stdout.relayed,
+        report.stdout.dropped
+    );
+    assert!(report.stdout.relayed >= got.len() as u64);
+    assert!(report.stdout.dropped > 0);
+}
+
 #[test]
 fn regular_file_and_dev_null_connections() {
     let dir = tempfile::tempdir().unwrap();
