@@ -14,8 +14,24 @@ use testkit::{exec_process, BundleBuilder, PidNamespace};
 struct Counts {
     fds: usize,
     threads: usize,
-    zombies: usize,
+    /// Each zombie child as `pid (comm) ppid pgrp session`, so that a failure says whose it is.
+    zombies: Vec<String>,
     state_entries: usize,
+}
+
+/// `pid (comm) ppid pgrp session` of `pid`, from its `/proc/<pid>/stat`.
+fn describe(pid: i32) -> String {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let (head, rest) = stat.rsplit_once(')').unwrap_or((&stat, ""));
+    let comm = head.split_once('(').map_or("?", |(_, c)| c);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| f.get(i).copied().unwrap_or("?");
+    format!(
+        "{pid} ({comm}) ppid {} pgrp {} session {}",
+        field(1),
+        field(2),
+        field(3)
+    )
 }
 
 fn counts(w: &World) -> Counts {
@@ -26,7 +42,8 @@ fn counts(w: &World) -> Counts {
         zombies: children(me)
             .into_iter()
             .filter(|p| proc_state(*p) == Some('Z'))
-            .count(),
+            .map(describe)
+            .collect(),
         state_entries: w.state_entries().len(),
     }
 }
