@@ -254,13 +254,8 @@ fn process_listings_show_zombies_and_who_created_them() {
     // A zombie child of the host process is not the container's, whatever the claim covers.
     let mut host_child = std::process::Command::new("true").spawn().unwrap();
     let host_pid = host_child.id() as i32;
-    // Its exit, waited for without reaping it (WNOWAIT): it stays a zombie.
-    use nix::sys::wait::{waitid, Id, WaitPidFlag};
-    waitid(
-        Id::Pid(nix::unistd::Pid::from_raw(host_pid)),
-        WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
-    )
-    .unwrap();
+    // Its exit, waited for without reaping it: it stays a zombie.
+    wait_exit_unreaped(host_pid).unwrap();
     assert_eq!(proc_state(host_pid), Some('Z'));
     let all = c.all_processes().unwrap();
     assert!(

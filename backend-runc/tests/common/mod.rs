@@ -250,6 +250,18 @@ pub fn collect(stdin: Option<OwnedFd>) -> (StdioSet, Sink, Sink) {
     )
 }
 
+/// Waits until child `pid` of this process has exited, without reaping it (`waitid` with
+/// `WNOWAIT`): it stays a zombie, its status there for whoever reaps it. `Err(ECHILD)` if
+/// someone else reaped it first.
+pub fn wait_exit_unreaped(pid: i32) -> nix::Result<()> {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag};
+    waitid(
+        Id::Pid(nix::unistd::Pid::from_raw(pid)),
+        WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+    )
+    .map(drop)
+}
+
 /// Whether `pid` exists at all (alive or zombie).
 pub fn exists(pid: i32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
