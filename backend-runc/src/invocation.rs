@@ -470,7 +470,7 @@ impl Runc {
 /// youki (runc resets them itself), to the container's processes: `kill -HUP $$` in an exec
 /// then did nothing. A container's signal actions are its image's business, not the host's.
 fn default_signal_actions() {
-    for sig in 1..libc::SIGRTMAX() {
+    for sig in 1..=libc::SIGRTMAX() {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
